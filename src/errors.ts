@@ -1,0 +1,51 @@
+const BRAND = Symbol.for('leakless.error')
+
+/** Stable machine-readable codes carried by every {@link LeaklessError}. */
+export type LeaklessErrorCode =
+  | 'RUN_TAG_INVALID'
+  | 'WORKER_INDEX_INVALID'
+  | 'SHARD_INVALID'
+  | 'PID_INVALID'
+  | 'LABEL_INVALID'
+  | 'LABEL_TOO_LONG'
+  | 'DOMAIN_INVALID'
+  | 'PREFIX_INVALID'
+  | 'STATE_DIR_UNWRITABLE'
+
+export interface LeaklessErrorOptions {
+  cause?: unknown
+  /** Extra structured context (the object the error is about). */
+  details?: Record<string, unknown>
+}
+
+/**
+ * Base class of every error leakless throws. Check with {@link isLeaklessError}, which also works
+ * when two copies of the package are loaded.
+ */
+export class LeaklessError extends Error {
+  override name = 'LeaklessError'
+  readonly code: LeaklessErrorCode
+  readonly details: Record<string, unknown>
+
+  constructor(code: LeaklessErrorCode, message: string, options: LeaklessErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.details = options.details ?? {}
+    Object.defineProperty(this, BRAND, { value: true })
+  }
+}
+
+/** Invalid configuration or environment (`LEAKLESS_RUN`, worker index, shard, state directory). */
+export class ConfigError extends LeaklessError {
+  override name = 'ConfigError'
+}
+
+/** Invalid input to an id helper (label, e-mail domain, prefix). */
+export class InputError extends LeaklessError {
+  override name = 'InputError'
+}
+
+/** True for any error thrown by leakless, from this copy of the package or another. */
+export function isLeaklessError(value: unknown): value is LeaklessError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true
+}

@@ -1,0 +1,72 @@
+import { decodeRunTagTime, SCOPE_PREFIX_PATTERN } from './id-format.js'
+
+/** What an id says about who made it. */
+export interface DecodedId {
+  /** The full identifier (the part of the value that is the id). */
+  id: string
+  runTag: string
+  /** When the run started (from the run tag). */
+  time: Date
+  shard: number | null
+  worker: number
+  pid: number
+  /** Non-zero when an earlier context of this run on this machine had the same shard, worker and pid. */
+  reuse: number
+  nonce: string
+  /** Test scope number within the run context; 0 = outside any test. */
+  scope: number
+  /** Sequence number within the scope. */
+  seq: number
+  /** Prefix shared by every id of this run: `<runTag>-`. */
+  runPrefix: string
+  /** Prefix shared by every id of this run context (worker process): `<runTag>-<process>-`. */
+  processPrefix: string
+  /** Prefix shared by every id of this test scope: `<runTag>-<process>-<scope>-`. */
+  scopePrefix: string
+}
+
+const ALNUM = /[0-9a-z]/
+
+/**
+ * Decodes an id, or a value that starts with one (an e-mail, a slug); `null` for anything else.
+ *
+ * @example
+ * decodeId('mi8d0k2wq3z9xa-w3p4242xk3z9a1-1-10.parent@example.test')?.worker // 3
+ */
+export function decodeId(value: string): DecodedId | null {
+  const m = SCOPE_PREFIX_PATTERN.exec(value)
+  if (m === null) return null
+  const scopePrefix = m[0]
+  const lengthDigit = value.charAt(scopePrefix.length)
+  const length = parseInt(lengthDigit, 36)
+  if (!(length >= 1)) return null
+  const start = scopePrefix.length + 1
+  const digits = value.slice(start, start + length)
+  if (digits.length !== length || !/^[0-9a-z]+$/.test(digits)) return null
+  if (length > 1 && digits.charAt(0) === '0') return null
+  const next = value.charAt(start + length)
+  if (next !== '' && ALNUM.test(next)) return null
+  const [, time, random, shard, worker, pid, reuse, nonce, scope] = m as unknown as string[]
+  const runTag = time! + random!
+  const processEnd = scopePrefix.length - scope!.length - 1
+  return {
+    id: value.slice(0, start + length),
+    runTag,
+    time: decodeRunTagTime(runTag),
+    shard: shard === undefined ? null : Number(shard),
+    worker: Number(worker),
+    pid: Number(pid),
+    reuse: reuse === undefined ? 0 : Number(reuse),
+    nonce: nonce!,
+    scope: parseInt(scope!, 36),
+    seq: parseInt(digits, 36),
+    runPrefix: `${runTag}-`,
+    processPrefix: value.slice(0, processEnd),
+    scopePrefix,
+  }
+}
+
+/** True when the value is, or starts with, a leakless id. */
+export function isTestValue(value: unknown): boolean {
+  return typeof value === 'string' && decodeId(value) !== null
+}

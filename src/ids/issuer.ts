@@ -1,0 +1,77 @@
+import { InputError } from '../errors.js'
+import { BASE36_ALPHABET, MAX_ID_LENGTH } from './id-format.js'
+import { normaliseDomain, normaliseLabel, normaliseSlugLabel } from './labels.js'
+
+export const DEFAULT_EMAIL_DOMAIN = 'example.test'
+
+/** Issues ids, e-mails and slugs that all start with one prefix. */
+export interface IdSource {
+  /** Every value issued here starts with this; it ends at a field boundary (`-`). */
+  readonly prefix: string
+  /** A unique id: `<prefix><seq>`, or `<prefix><seq>.<label>`. */
+  id(label?: string): string
+  /** `<id>.<label>@<domain>`, or `<id>@<domain>` without a label. @default domain `example.test` */
+  email(label?: string, domain?: string): string
+  /** A URL-safe unique slug: `<id>.<words-of-the-label>`. */
+  slug(label?: string): string
+}
+
+/** Sequence issuer for one prefix; the sequence is length-prefixed base36 so ids sort in issue order. */
+export class IdIssuer implements IdSource {
+  readonly prefix: string
+  #seq = 0
+  #labels = new Map<string, string>()
+  #domains = new Map<string, string>()
+
+  constructor(prefix: string) {
+    this.prefix = prefix
+  }
+
+  /** How many ids were issued. */
+  get issued(): number {
+    return this.#seq
+  }
+
+  #next(): string {
+    const digits = (this.#seq++).toString(36)
+    return this.prefix + BASE36_ALPHABET[digits.length]! + digits
+  }
+
+  id(label?: string): string {
+    if (label === undefined) return this.#next()
+    return this.#withSuffix(`.${this.#label(label, normaliseLabel)}`, label)
+  }
+
+  email(label?: string, domain: string = DEFAULT_EMAIL_DOMAIN): string {
+    let host = this.#domains.get(domain)
+    if (host === undefined) this.#domains.set(domain, (host = normaliseDomain(domain)))
+    const local = label === undefined ? this.#next() : this.#withSuffix(`.${this.#label(label, normaliseLabel)}`, label)
+    return `${local}@${host}`
+  }
+
+  slug(label?: string): string {
+    if (label === undefined) return this.#next()
+    return this.#withSuffix(`.${this.#label(`slug:${label}`, () => normaliseSlugLabel(label))}`, label)
+  }
+
+  #label(key: string, normalise: (label: string) => string): string {
+    let value = this.#labels.get(key)
+    if (value === undefined) {
+      value = normalise(key)
+      if (this.#labels.size < 256) this.#labels.set(key, value)
+    }
+    return value
+  }
+
+  #withSuffix(suffix: string, label: string): string {
+    const base = this.#next()
+    if (base.length + suffix.length > MAX_ID_LENGTH) {
+      throw new InputError(
+        'LABEL_TOO_LONG',
+        `Label ${JSON.stringify(label)} makes the id ${base.length + suffix.length} characters long; ids and e-mail local parts stay within ${MAX_ID_LENGTH}. Use a label of at most ${Math.max(0, MAX_ID_LENGTH - base.length - 1)} characters.`,
+        { details: { label, id: base } },
+      )
+    }
+    return base + suffix
+  }
+}

@@ -1,0 +1,16 @@
+export { ConfigError, InputError, isLeaklessError, LeaklessError } from './errors.js'
+export type { LeaklessErrorCode, LeaklessErrorOptions } from './errors.js'
+export {
+  assertOwnedPrefix,
+  createRunTag,
+  decodeId,
+  DEFAULT_EMAIL_DOMAIN,
+  escapeLike,
+  isTestValue,
+  likePrefix,
+  MAX_ID_LENGTH,
+  parseRunTag,
+} from './ids/index.js'
+export type { DecodedId, IdSource } from './ids/index.js'
+export { createRun, detectEnvironment, RunContext, TestScope } from './run/index.js'
+export type { CreateRunOptions, DetectedEnvironment, RunnerKind } from './run/index.js'

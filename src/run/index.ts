@@ -1,0 +1,5 @@
+export { detectEnvironment, parseShard } from './environment.js'
+export type { DetectedEnvironment, RunnerKind } from './environment.js'
+export { createRun, createRunSync, resolveRunTag, RunContext } from './run-context.js'
+export type { CreateRunOptions } from './run-context.js'
+export { TestScope } from './test-scope.js'

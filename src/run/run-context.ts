@@ -1,0 +1,159 @@
+import { decodeRunTagTime, encodeProcessField, encodeScope, processClaimKey } from '../ids/id-format.js'
+import { DEFAULT_EMAIL_DOMAIN, IdIssuer, type IdSource } from '../ids/issuer.js'
+import { normaliseDomain } from '../ids/labels.js'
+import { createRunTag, parseRunTag, randomNonce } from '../ids/run-tag.js'
+import { checkIndexOption, detectEnvironment, type RunnerKind } from './environment.js'
+import { claimProcessSlot, defaultStateDir } from './process-claim.js'
+import { TestScope } from './test-scope.js'
+
+export interface CreateRunOptions {
+  /** Run tag shared by all workers. @default `LEAKLESS_RUN`, else one tag created per process */
+  runTag?: string
+  /** @default detected from the environment */
+  runner?: RunnerKind
+  /** Worker index. @default `TEST_WORKER_INDEX` (Playwright), `VITEST_POOL_ID` (Vitest), else 0 */
+  worker?: number
+  /** CI shard (1-based), or null. @default `LEAKLESS_SHARD`, else null */
+  shard?: number | null
+  /** Domain of generated e-mail addresses. @default `example.test` */
+  emailDomain?: string
+  /** Directory for per-run process claims. @default `LEAKLESS_STATE_DIR`, else `<tmpdir>/leakless` */
+  stateDir?: string
+  /** Environment to detect from. @default `process.env` */
+  env?: NodeJS.ProcessEnv
+  /** @internal Pretend to be another pid (tests of pid reuse). */
+  pid?: number
+}
+
+const PROCESS_RUN_TAG = Symbol.for('leakless.processRunTag')
+type ProcessGlobal = typeof globalThis & { [PROCESS_RUN_TAG]?: string }
+
+/** The run tag of this process: `LEAKLESS_RUN` when set (validated), else one tag per process. */
+export function resolveRunTag(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LEAKLESS_RUN !== undefined && env.LEAKLESS_RUN !== '') return parseRunTag(env.LEAKLESS_RUN)
+  // On globalThis so that two copies of this module in one process agree on the run.
+  const g = globalThis as ProcessGlobal
+  return (g[PROCESS_RUN_TAG] ??= createRunTag())
+}
+
+/**
+ * A worker process's view of the run: run tag, a process field that no other context of the run
+ * shares, and test scopes.
+ */
+export class RunContext implements IdSource {
+  readonly runTag: string
+  readonly runner: RunnerKind
+  readonly shard: number | null
+  readonly worker: number
+  readonly pid: number
+  /** Non-zero when this machine already had a context with the same shard, worker and pid in this run. */
+  readonly reuse: number
+  readonly nonce: string
+  /** `[s<shard>]w<worker>p<pid>[r<reuse>]x<nonce>` */
+  readonly processField: string
+  /** Prefix of every id of the whole run (all workers, all shards): `<runTag>-`. */
+  readonly runPrefix: string
+  /** Prefix of every id of this context: `<runTag>-<process>-`. */
+  readonly prefix: string
+  readonly emailDomain: string
+  #scopes = 0
+  readonly #ids: IdIssuer
+
+  /** @internal use {@link createRun} */
+  constructor(fields: {
+    runTag: string
+    runner: RunnerKind
+    shard: number | null
+    worker: number
+    pid: number
+    reuse: number
+    nonce: string
+    emailDomain: string
+  }) {
+    this.runTag = fields.runTag
+    this.runner = fields.runner
+    this.shard = fields.shard
+    this.worker = fields.worker
+    this.pid = fields.pid
+    this.reuse = fields.reuse
+    this.nonce = fields.nonce
+    this.emailDomain = fields.emailDomain
+    this.processField = encodeProcessField(fields)
+    this.runPrefix = `${this.runTag}-`
+    this.prefix = `${this.runPrefix}${this.processField}-`
+    this.#ids = new IdIssuer(`${this.prefix}${encodeScope(0)}-`)
+  }
+
+  /** When the run started (decoded from the run tag). */
+  get startedAt(): Date {
+    return decodeRunTagTime(this.runTag)
+  }
+
+  /** How many test scopes this context has opened. */
+  get scopes(): number {
+    return this.#scopes
+  }
+
+  /** Opens the next test scope; its prefix is `<run prefix><n>-`. */
+  scope(name?: string): TestScope {
+    const n = ++this.#scopes
+    return new TestScope(this, n, name ?? `scope ${n}`)
+  }
+
+  /** An id outside any test (scope 0), e.g. for data shared by a whole worker. */
+  id(label?: string): string {
+    return this.#ids.id(label)
+  }
+
+  email(label?: string, domain: string = this.emailDomain): string {
+    return this.#ids.email(label, domain)
+  }
+
+  slug(label?: string): string {
+    return this.#ids.slug(label)
+  }
+}
+
+/**
+ * Creates the run context of this worker process.
+ *
+ * @example
+ * const run = await createRun()
+ * const t = run.scope('books a lesson')
+ * t.email('parent') // '<run>-w0p4242x…-1-10.parent@example.test'
+ */
+export async function createRun(options: CreateRunOptions = {}): Promise<RunContext> {
+  return createRunSync(options)
+}
+
+/** @internal synchronous core of {@link createRun} (no database yet). */
+export function createRunSync(options: CreateRunOptions = {}): RunContext {
+  const env = options.env ?? process.env
+  const detected = detectEnvironment(env)
+  const runTag =
+    options.runTag === undefined ? resolveRunTag(env) : parseRunTag(options.runTag, 'createRun({ runTag })')
+  const shard =
+    options.shard === undefined
+      ? detected.shard
+      : options.shard === null
+        ? null
+        : checkIndexOption('SHARD_INVALID', 'shard', options.shard, 1)
+  const worker =
+    options.worker === undefined
+      ? detected.worker
+      : checkIndexOption('WORKER_INDEX_INVALID', 'worker', options.worker, 0)
+  const pid = options.pid === undefined ? process.pid : checkIndexOption('PID_INVALID', 'pid', options.pid, 1)
+  const emailDomain = normaliseDomain(options.emailDomain ?? DEFAULT_EMAIL_DOMAIN)
+  const key = processClaimKey({ shard, worker, pid })
+  const reuse = claimProcessSlot(options.stateDir ?? defaultStateDir(env), runTag, key, { pid: process.pid })
+  return new RunContext({
+    runTag,
+    runner: options.runner ?? detected.runner,
+    shard,
+    worker,
+    pid,
+    reuse,
+    nonce: randomNonce(),
+    emailDomain,
+  })
+}
