@@ -1,12 +1,19 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
+
 export default defineConfig({
+  // README examples import the package by name.
+  resolve: { alias: [{ find: /^leakless$/, replacement: src('index.ts') }] },
   test: {
     projects: [
       {
+        extends: true,
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
       },
       {
+        extends: true,
         test: { name: 'reliability', include: ['test/reliability/**/*.test.ts'], testTimeout: 120_000 },
       },
     ],

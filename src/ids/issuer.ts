@@ -16,10 +16,16 @@ export interface IdSource {
   slug(label?: string): string
 }
 
-/** Sequence issuer for one prefix; the sequence is length-prefixed base36 so ids sort in issue order. */
+/**
+ * Sequence issuer for one prefix; the sequence is length-prefixed base36 so ids sort in issue order.
+ * It keeps the id up to the last digit and only re-encodes when that digit carries (1 in 36 ids).
+ */
 export class IdIssuer implements IdSource {
   readonly prefix: string
-  #seq = 0
+  /** First sequence number of the current block of 36. */
+  #block = 0
+  #head = ''
+  #last = 36
   #labels = new Map<string, string>()
   #domains = new Map<string, string>()
 
@@ -29,12 +35,16 @@ export class IdIssuer implements IdSource {
 
   /** How many ids were issued. */
   get issued(): number {
-    return this.#seq
+    return this.#head === '' ? 0 : this.#block + this.#last
   }
 
   #next(): string {
-    const digits = (this.#seq++).toString(36)
-    return this.prefix + BASE36_ALPHABET[digits.length]! + digits
+    if (this.#last < 36) return this.#head + BASE36_ALPHABET[this.#last++]!
+    if (this.#head !== '') this.#block += 36
+    const digits = this.#block.toString(36)
+    this.#head = this.prefix + BASE36_ALPHABET[digits.length]! + digits.slice(0, -1)
+    this.#last = 1
+    return this.#head + BASE36_ALPHABET[0]
   }
 
   id(label?: string): string {

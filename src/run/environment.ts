@@ -43,12 +43,16 @@ export function parseShard(raw: string, name = 'LEAKLESS_SHARD'): number {
  * `TEST_WORKER_INDEX`, Vitest's `VITEST_POOL_ID` / `VITEST_WORKER_ID`, and `LEAKLESS_SHARD`.
  */
 export function detectEnvironment(env: NodeJS.ProcessEnv = process.env): DetectedEnvironment {
-  const shard = env.LEAKLESS_SHARD ? parseShard(env.LEAKLESS_SHARD) : null
-  if (env.TEST_WORKER_INDEX !== undefined) {
-    return { runner: 'playwright', worker: parseIndex('TEST_WORKER_INDEX', env.TEST_WORKER_INDEX), shard }
+  // An empty variable counts as unset, as in `TEST_WORKER_INDEX= node …`.
+  const read = (name: string) => (env[name] === '' ? undefined : env[name])
+  const shardValue = read('LEAKLESS_SHARD')
+  const shard = shardValue === undefined ? null : parseShard(shardValue)
+  const playwrightWorker = read('TEST_WORKER_INDEX')
+  if (playwrightWorker !== undefined) {
+    return { runner: 'playwright', worker: parseIndex('TEST_WORKER_INDEX', playwrightWorker), shard }
   }
-  const vitestName = env.VITEST_POOL_ID !== undefined ? 'VITEST_POOL_ID' : 'VITEST_WORKER_ID'
-  const vitestWorker = env[vitestName]
+  const vitestName = read('VITEST_POOL_ID') !== undefined ? 'VITEST_POOL_ID' : 'VITEST_WORKER_ID'
+  const vitestWorker = read(vitestName)
   if (vitestWorker !== undefined || env.VITEST === 'true') {
     return { runner: 'vitest', worker: vitestWorker === undefined ? 0 : parseIndex(vitestName, vitestWorker), shard }
   }

@@ -31,10 +31,15 @@ describe('detectEnvironment', () => {
     })
     expect(detectEnvironment({ VITEST_WORKER_ID: '19' }).worker).toBe(19)
     expect(detectEnvironment({})).toEqual({ runner: 'none', worker: 0, shard: null })
+    expect(detectEnvironment({ TEST_WORKER_INDEX: '', LEAKLESS_SHARD: '' })).toEqual({
+      runner: 'none',
+      worker: 0,
+      shard: null,
+    })
   })
 
   it('rejects negative, NaN and non-numeric worker indexes with a clear error', () => {
-    for (const raw of ['-1', 'NaN', '1.5', '', 'two', '1e3']) {
+    for (const raw of ['-1', 'NaN', '1.5', ' ', 'two', '1e3']) {
       const error = errorOf(() => detectEnvironment({ TEST_WORKER_INDEX: raw }))
       expect(error.code, raw).toBe('WORKER_INDEX_INVALID')
       expect(error.message).toContain('TEST_WORKER_INDEX')

@@ -66,6 +66,7 @@ describe('ids', () => {
     const ids = Array.from({ length: 3000 }, () => t.id())
     expect([...ids].sort()).toEqual(ids)
     expect(ids.map((v) => decodeId(v)?.seq)).toEqual(ids.map((_, i) => i))
+    expect(t.issued).toBe(3000)
   })
 
   it('number scopes from 1 and keep scope 0 for ids outside tests', () => {

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '../..')
+// The scratch project is a plain Node process: none of this runner's worker variables.
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^(VITEST|TEST_WORKER_INDEX|LEAKLESS_)/.test(k)),
+)
+const run = (cmd: string, args: string[], cwd: string) =>
+  execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+
+describe('the packed package', () => {
+  it('builds, packs, installs into a scratch project and imports with types', () => {
+    run('npm', ['run', 'build'], root)
+    expect(existsSync(join(root, 'dist/index.d.ts'))).toBe(true)
+    const out = mkdtempSync(join(tmpdir(), 'leakless-pack-'))
+    run('npm', ['pack', '--pack-destination', out], root)
+    const tarball = readdirSync(out).find((f) => f.endsWith('.tgz'))!
+    const scratch = join(out, 'scratch')
+    run('mkdir', ['-p', scratch], out)
+    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }))
+    run('npm', ['install', '--no-audit', '--no-fund', join(out, tarball)], scratch)
+    expect(existsSync(join(scratch, 'node_modules/leakless/dist/index.d.ts'))).toBe(true)
+    const printed = run(
+      'node',
+      [
+        '-e',
+        `import('leakless').then(async (m) => {
+           const run = await m.createRun()
+           const email = run.scope('smoke').email('parent')
+           console.log(JSON.stringify({ email, scope: m.decodeId(email).scope, error: m.isLeaklessError(new m.ConfigError('RUN_TAG_INVALID', 'x')) }))
+         })`,
+      ],
+      scratch,
+    )
+    const result = JSON.parse(printed) as { email: string; scope: number; error: boolean }
+    expect(result.email).toMatch(/^[0-9a-z]{14}-w0p\d+x[0-9a-z]{6}-1-10\.parent@example\.test$/)
+    expect(result.scope).toBe(1)
+    expect(result.error).toBe(true)
+  })
+})
