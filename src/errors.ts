@@ -11,6 +11,25 @@ export type LeaklessErrorCode =
   | 'DOMAIN_INVALID'
   | 'PREFIX_INVALID'
   | 'STATE_DIR_UNWRITABLE'
+  | 'SEED_INVALID'
+  // database connection (ConnectionError)
+  | 'DB_UNREACHABLE'
+  | 'DB_AUTH_FAILED'
+  | 'DB_NOT_FOUND'
+  | 'DB_TIMEOUT'
+  | 'DB_UNSUPPORTED'
+  | 'EMBEDDED_START_FAILED'
+  | 'MIGRATION_FAILED'
+  // factories (FactoryError for definitions and overrides, InsertError for the database's refusals)
+  | 'UNKNOWN_COLUMN'
+  | 'UNKNOWN_TRAIT'
+  | 'FACTORY_NOT_BOUND'
+  | 'INVALID_COUNT'
+  | 'INSERT_UNIQUE_VIOLATION'
+  | 'INSERT_FOREIGN_KEY_VIOLATION'
+  | 'INSERT_NOT_NULL_VIOLATION'
+  | 'INSERT_CHECK_VIOLATION'
+  | 'INSERT_FAILED'
 
 export interface LeaklessErrorOptions {
   cause?: unknown
@@ -43,6 +62,21 @@ export class ConfigError extends LeaklessError {
 /** Invalid input to an id helper (label, e-mail domain, prefix). */
 export class InputError extends LeaklessError {
   override name = 'InputError'
+}
+
+/** The database could not be reached, authenticated against, started or migrated. */
+export class ConnectionError extends LeaklessError {
+  override name = 'ConnectionError'
+}
+
+/** A factory was defined or called wrongly (unknown column or trait, not bound to a database). */
+export class FactoryError extends LeaklessError {
+  override name = 'FactoryError'
+}
+
+/** The database refused a factory's insert (constraint violation); the driver error is the `cause`. */
+export class InsertError extends LeaklessError {
+  override name = 'InsertError'
 }
 
 /** True for any error thrown by leakless, from this copy of the package or another. */

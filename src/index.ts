@@ -1,4 +1,12 @@
-export { ConfigError, InputError, isLeaklessError, LeaklessError } from './errors.js'
+export {
+  ConfigError,
+  ConnectionError,
+  FactoryError,
+  InputError,
+  InsertError,
+  isLeaklessError,
+  LeaklessError,
+} from './errors.js'
 export type { LeaklessErrorCode, LeaklessErrorOptions } from './errors.js'
 export {
   assertOwnedPrefix,
