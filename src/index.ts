@@ -21,4 +21,18 @@ export {
 } from './ids/index.js'
 export type { DecodedId, IdSource } from './ids/index.js'
 export { createRun, detectEnvironment, RunContext, TestScope } from './run/index.js'
+export type { Bindable, BoundMap, DatabaseLike, DrizzleDatabase, LedgerEntry } from './run/index.js'
+export { BoundFactory, defineFactory, Factory } from './factory/index.js'
+export type {
+  AfterCreateContext,
+  AnyTable,
+  DefaultsShape,
+  DefineFactoryOptions,
+  FactoryContext,
+  InsertOf,
+  Overrides,
+  Ref,
+  RowOf,
+  TraitDefinition,
+} from './factory/index.js'
 export type { CreateRunOptions, DetectedEnvironment, RunnerKind } from './run/index.js'

@@ -1,9 +1,11 @@
-import { decodeRunTagTime, encodeProcessField, encodeScope, processClaimKey } from '../ids/id-format.js'
-import { DEFAULT_EMAIL_DOMAIN, IdIssuer, type IdSource } from '../ids/issuer.js'
+import { decodeRunTagTime, encodeProcessField, processClaimKey } from '../ids/id-format.js'
+import { DEFAULT_EMAIL_DOMAIN, type IdSource } from '../ids/issuer.js'
 import { normaliseDomain } from '../ids/labels.js'
 import { createRunTag, parseRunTag, randomNonce } from '../ids/run-tag.js'
 import { checkIndexOption, detectEnvironment, type RunnerKind } from './environment.js'
+import { drizzleOf, type DatabaseLike, type DrizzleDatabase } from './database-like.js'
 import { claimProcessSlot, defaultStateDir } from './process-claim.js'
+import { deriveSeed, seedFromEnv } from './seed.js'
 import { TestScope } from './test-scope.js'
 
 export interface CreateRunOptions {
@@ -19,6 +21,10 @@ export interface CreateRunOptions {
   emailDomain?: string
   /** Directory for per-run process claims. @default `LEAKLESS_STATE_DIR`, else `<tmpdir>/leakless` */
   stateDir?: string
+  /** Database the run's factories insert into (a drizzle instance, or the handle `connect()` returns). */
+  db?: DatabaseLike
+  /** Faker seed for every scope (replays a test's data). @default `LEAKLESS_SEED`, else derived per scope */
+  seed?: number
   /** Environment to detect from. @default `process.env` */
   env?: NodeJS.ProcessEnv
   /** @internal Pretend to be another pid (tests of pid reuse). */
@@ -56,8 +62,12 @@ export class RunContext implements IdSource {
   /** Prefix of every id of this context: `<runTag>-<process>-`. */
   readonly prefix: string
   readonly emailDomain: string
+  /** The drizzle database factories insert into; null for a run without one (build only). */
+  readonly db: DrizzleDatabase | null
+  /** Seed forced for every scope (`LEAKLESS_SEED`), or null to derive one per scope. */
+  readonly fixedSeed: number | null
   #scopes = 0
-  readonly #ids: IdIssuer
+  #outside: TestScope | undefined
 
   /** @internal use {@link createRun} */
   constructor(fields: {
@@ -69,6 +79,8 @@ export class RunContext implements IdSource {
     reuse: number
     nonce: string
     emailDomain: string
+    db: DrizzleDatabase | null
+    fixedSeed: number | null
   }) {
     this.runTag = fields.runTag
     this.runner = fields.runner
@@ -78,10 +90,11 @@ export class RunContext implements IdSource {
     this.reuse = fields.reuse
     this.nonce = fields.nonce
     this.emailDomain = fields.emailDomain
+    this.db = fields.db
+    this.fixedSeed = fields.fixedSeed
     this.processField = encodeProcessField(fields)
     this.runPrefix = `${this.runTag}-`
     this.prefix = `${this.runPrefix}${this.processField}-`
-    this.#ids = new IdIssuer(`${this.prefix}${encodeScope(0)}-`)
   }
 
   /** When the run started (decoded from the run tag). */
@@ -97,20 +110,26 @@ export class RunContext implements IdSource {
   /** Opens the next test scope; its prefix is `<run prefix><n>-`. */
   scope(name?: string): TestScope {
     const n = ++this.#scopes
-    return new TestScope(this, n, name ?? `scope ${n}`)
+    const scopeName = name ?? `scope ${n}`
+    return new TestScope(this, n, scopeName, this.fixedSeed ?? deriveSeed(this.runTag, scopeName))
+  }
+
+  /** Scope 0: ids, factories and rows that belong to the worker rather than to one test. */
+  get outside(): TestScope {
+    return (this.#outside ??= new TestScope(this, 0, '(outside tests)', this.fixedSeed ?? deriveSeed(this.runTag, '')))
   }
 
   /** An id outside any test (scope 0), e.g. for data shared by a whole worker. */
   id(label?: string): string {
-    return this.#ids.id(label)
+    return this.outside.id(label)
   }
 
   email(label?: string, domain: string = this.emailDomain): string {
-    return this.#ids.email(label, domain)
+    return this.outside.email(label, domain)
   }
 
   slug(label?: string): string {
-    return this.#ids.slug(label)
+    return this.outside.slug(label)
   }
 }
 
@@ -155,5 +174,7 @@ export function createRunSync(options: CreateRunOptions = {}): RunContext {
     reuse,
     nonce: randomNonce(),
     emailDomain,
+    db: options.db === undefined ? null : drizzleOf(options.db),
+    fixedSeed: options.seed ?? seedFromEnv(env),
   })
 }

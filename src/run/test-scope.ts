@@ -1,21 +1,45 @@
+import type { Faker } from '@faker-js/faker'
+import { faker as englishFaker } from '@faker-js/faker/locale/en'
 import { encodeScope } from '../ids/id-format.js'
 import { IdIssuer, type IdSource } from '../ids/issuer.js'
+import type { DrizzleDatabase } from './database-like.js'
+import { Ledger, type LedgerEntry } from './ledger.js'
 import type { RunContext } from './run-context.js'
 
-/** One test's slice of a run: its own prefix and its own id, e-mail and slug issuers. */
+/** Something that can be bound to a scope (a factory). */
+export interface Bindable<TBound> {
+  bindTo(scope: TestScope): TBound
+}
+
+/** The bound forms of a map of bindables. */
+export type BoundMap<M> = { [K in keyof M]: M[K] extends Bindable<infer B> ? B : never }
+
+const FakerClass = englishFaker.constructor as new (options: { locale: unknown; seed?: number }) => Faker
+
+/**
+ * One test's slice of a run: its own prefix, id/e-mail/slug issuers, seeded faker, sequences and
+ * ledger of the rows its factories inserted.
+ */
 export class TestScope implements IdSource {
   readonly run: RunContext
-  /** The test's name (used in reports and, later, for its faker seed). */
+  /** The test's name (reports, and the faker seed). */
   readonly name: string
-  /** Scope number within the run context (1, 2, …); 0 is reserved for ids made outside tests. */
+  /** Scope number within the run context (1, 2, …); 0 is the run's own scope outside tests. */
   readonly number: number
+  /** Faker seed of this scope: derived from run tag and name, or `LEAKLESS_SEED`. */
+  readonly seed: number
+  /** Every row this scope's factories inserted. */
+  readonly ledger = new Ledger()
   readonly #ids: IdIssuer
+  readonly #sequences = new Map<string, number>()
+  #faker: Faker | undefined
 
   /** @internal use `run.scope(name)` */
-  constructor(run: RunContext, number: number, name: string) {
+  constructor(run: RunContext, number: number, name: string, seed: number) {
     this.run = run
     this.number = number
     this.name = name
+    this.seed = seed
     this.#ids = new IdIssuer(`${run.prefix}${encodeScope(number)}-`)
   }
 
@@ -29,6 +53,25 @@ export class TestScope implements IdSource {
     return this.#ids.issued
   }
 
+  /** The run's database, if it has one. */
+  get db(): DrizzleDatabase | null {
+    return this.run.db
+  }
+
+  /** A faker instance of this scope alone, seeded with {@link seed}; dates are relative to the run's start. */
+  get faker(): Faker {
+    if (this.#faker === undefined) {
+      this.#faker = new FakerClass({ locale: englishFaker.rawDefinitions, seed: this.seed })
+      this.#faker.setDefaultRefDate(this.run.startedAt)
+    }
+    return this.#faker
+  }
+
+  /** Rows inserted in this scope, grouped by table (`public.users` → entries). */
+  get created(): Record<string, LedgerEntry[]> {
+    return this.ledger.byTable()
+  }
+
   id(label?: string): string {
     return this.#ids.id(label)
   }
@@ -39,5 +82,25 @@ export class TestScope implements IdSource {
 
   slug(label?: string): string {
     return this.#ids.slug(label)
+  }
+
+  /** Next value of a per-scope sequence (0, 1, 2, …); never shared with another scope or process. */
+  nextSequence(name: string): number {
+    const n = this.#sequences.get(name) ?? 0
+    this.#sequences.set(name, n + 1)
+    return n
+  }
+
+  /**
+   * Binds factories to this scope: its ids, faker, database and ledger.
+   *
+   * @example
+   * const { users } = scope.bind({ users: userFactory })
+   * const parent = await users.create()
+   */
+  bind<M extends Record<string, Bindable<unknown>>>(factories: M): BoundMap<M> {
+    const out: Record<string, unknown> = {}
+    for (const [key, factory] of Object.entries(factories)) out[key] = factory.bindTo(this)
+    return out as BoundMap<M>
   }
 }

@@ -1,0 +1,2 @@
+export * as schema from './schema.js'
+export { bookingScenario, bookings, factories, sessions, users } from './factories.js'

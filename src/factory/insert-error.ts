@@ -1,0 +1,67 @@
+import { InsertError, type LeaklessErrorCode } from '../errors.js'
+
+interface DriverError {
+  code?: string
+  message?: string
+  detail?: string
+  constraint?: string
+  constraint_name?: string
+  column?: string
+  column_name?: string
+}
+
+const KINDS: Record<string, { code: LeaklessErrorCode; what: string; hint: string }> = {
+  '23505': {
+    code: 'INSERT_UNIQUE_VIOLATION',
+    what: 'unique violation',
+    hint: 'Derive unique columns from f.id() or f.email(), or pass a value no other row has.',
+  },
+  '23503': {
+    code: 'INSERT_FOREIGN_KEY_VIOLATION',
+    what: 'foreign key violation',
+    hint: 'Create the parent first (f.ref(parentFactory) does it) or pass the id of a row that exists.',
+  },
+  '23502': {
+    code: 'INSERT_NOT_NULL_VIOLATION',
+    what: 'not-null violation',
+    hint: 'Give the column a value in the factory defaults or in the overrides.',
+  },
+  '23514': {
+    code: 'INSERT_CHECK_VIOLATION',
+    what: 'check violation',
+    hint: 'Pass a value the check constraint accepts.',
+  },
+}
+
+/** The driver's error under drizzle's wrapper (`DrizzleQueryError.cause`), or the error itself. */
+function driverError(error: unknown): DriverError {
+  let current = error as DriverError & { cause?: unknown }
+  for (let depth = 0; depth < 4 && current; depth++) {
+    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return current
+    current = current.cause as DriverError & { cause?: unknown }
+  }
+  return (error ?? {}) as DriverError
+}
+
+/** Turns a failed factory insert into an {@link InsertError} naming factory, table, constraint, column and value. */
+export function toInsertError(error: unknown, factory: string, table: string): InsertError {
+  const cause = driverError(error)
+  const kind = cause.code === undefined ? undefined : KINDS[cause.code]
+  const constraint = cause.constraint_name ?? cause.constraint ?? null
+  const key = /Key \((.+?)\)=\((.*)\)/.exec(cause.detail ?? '')
+  const column = key?.[1] ?? cause.column_name ?? cause.column ?? null
+  const value = key?.[2] ?? null
+  const on = [
+    constraint && `on ${constraint}`,
+    column && `(${column}${value === null ? '' : ` = ${JSON.stringify(value)}`})`,
+  ]
+    .filter(Boolean)
+    .join(' ')
+  const message = kind
+    ? `Factory "${factory}" could not insert into ${table}: ${kind.what}${on ? ` ${on}` : ''}. ${kind.hint}`
+    : `Factory "${factory}" could not insert into ${table}: ${cause.message ?? String(error)}.`
+  return new InsertError(kind?.code ?? 'INSERT_FAILED', message, {
+    cause: error,
+    details: { factory, table, constraint, column, value, sqlState: cause.code ?? null },
+  })
+}

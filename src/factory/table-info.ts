@@ -1,0 +1,40 @@
+import { getTableColumns, getTableName } from 'drizzle-orm'
+import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
+
+/** What factories need to know about a drizzle table, computed once per table. */
+export interface TableInfo {
+  /** `schema.table` (`public.users`). */
+  qualifiedName: string
+  name: string
+  /** JS property names of the columns. */
+  keys: ReadonlySet<string>
+  /** JS property name → database column name. */
+  columnNames: ReadonlyMap<string, string>
+  /** JS property names of the primary key columns, in key order. */
+  primaryKey: readonly string[]
+}
+
+const cache = new WeakMap<PgTable, TableInfo>()
+
+export function tableInfo(table: PgTable): TableInfo {
+  let info = cache.get(table)
+  if (info !== undefined) return info
+  const columns = getTableColumns(table)
+  const config = getTableConfig(table)
+  const byDbName = new Map(Object.entries(columns).map(([key, column]) => [column.name, key]))
+  const composite = config.primaryKeys[0]?.columns.map((c) => byDbName.get(c.name)!)
+  const primaryKey =
+    composite ??
+    Object.entries(columns)
+      .filter(([, c]) => c.primary)
+      .map(([key]) => key)
+  info = {
+    qualifiedName: `${config.schema ?? 'public'}.${getTableName(table)}`,
+    name: getTableName(table),
+    keys: new Set(Object.keys(columns)),
+    columnNames: new Map(Object.entries(columns).map(([key, column]) => [key, column.name])),
+    primaryKey,
+  }
+  cache.set(table, info)
+  return info
+}

@@ -1,0 +1,65 @@
+import { fileURLToPath } from 'node:url'
+import { basename, dirname, sep } from 'node:path'
+
+/** One row a factory inserted: enough to find it again, delete it, and say who made it. */
+export interface LedgerEntry {
+  /** Table as `schema.table` (`public.users`). */
+  table: string
+  /** Primary-key column values by database column name. */
+  key: Record<string, unknown>
+  /** The first value of the row that carries this scope's prefix, if any. */
+  tag: string | null
+  /** Database columns whose inserted value carried the prefix (the table's tag columns). */
+  tagColumns: string[]
+  /** Scope number (0 = outside any test) and name. */
+  scope: number
+  test: string
+  /** `file:line:column` of the user code that asked for the row. */
+  caller: string | null
+  /** The factory that made it. */
+  factory: string
+  at: Date
+}
+
+/** Rows recorded by one scope (or one run context), in insertion order. */
+export class Ledger {
+  readonly #entries: LedgerEntry[] = []
+
+  record(entries: LedgerEntry[]): void {
+    for (const entry of entries) this.#entries.push(entry)
+  }
+
+  get entries(): readonly LedgerEntry[] {
+    return this.#entries
+  }
+
+  get size(): number {
+    return this.#entries.length
+  }
+
+  /** Entries grouped by table, in first-insert order. */
+  byTable(): Record<string, LedgerEntry[]> {
+    const out: Record<string, LedgerEntry[]> = {}
+    for (const entry of this.#entries) (out[entry.table] ??= []).push(entry)
+    return out
+  }
+}
+
+// The package's own code (src/ when run from source, dist/ when built): frames inside it are not the caller.
+const HERE = dirname(fileURLToPath(import.meta.url))
+const OWN_DIR = (basename(HERE) === 'run' ? dirname(HERE) : HERE) + sep
+const FRAME = /\(?((?:file:\/\/)?[^\s()]+):(\d+):(\d+)\)?$/
+
+/** `file:line:column` of the first stack frame outside leakless and Node internals. */
+export function callerLocation(): string | null {
+  const stack = new Error().stack
+  if (!stack) return null
+  for (const line of stack.split('\n').slice(2)) {
+    const m = FRAME.exec(line.trim())
+    if (!m) continue
+    const file = m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!
+    if (file.startsWith(OWN_DIR) || file.startsWith('node:') || file.includes(`${sep}node_modules${sep}`)) continue
+    return `${file}:${m[2]}:${m[3]}`
+  }
+  return null
+}
