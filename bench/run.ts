@@ -1,6 +1,7 @@
 /** `npm run bench -- [name…]`: runs the named benchmarks (all when none is named). */
 const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<boolean> }>> = {
   ids: () => import('./ids.js'),
+  create: () => import('./create.js'),
 }
 
 const names = process.argv.slice(2)

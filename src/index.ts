@@ -22,6 +22,17 @@ export {
 export type { DecodedId, IdSource } from './ids/index.js'
 export { createRun, detectEnvironment, RunContext, TestScope } from './run/index.js'
 export type { Bindable, BoundMap, DatabaseLike, DrizzleDatabase, LedgerEntry } from './run/index.js'
+export { connect, defaultDataDir, ensureSchema, rowsOf, startEmbedded } from './db/index.js'
+export type {
+  AnyPgDatabase,
+  ConnectOptions,
+  Database,
+  DatabaseTarget,
+  Driver,
+  EmbeddedOptions,
+  EmbeddedServer,
+  EnsureSchemaOptions,
+} from './db/index.js'
 export { BoundFactory, defineFactory, Factory } from './factory/index.js'
 export type {
   AfterCreateContext,

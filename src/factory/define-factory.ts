@@ -12,6 +12,8 @@ import type {
 import { tableInfo } from './table-info.js'
 import type { AnyTable, DefaultsShape, FactoryContext, InsertOf, NoExtraKeys, RowOf, TraitDefinition } from './types.js'
 
+const traitMemo = new WeakMap<FactoryState, Map<string, Factory<AnyTable, unknown, never, string>>>()
+
 /**
  * A factory definition over a drizzle table. Immutable: `traits`, `trait`, `afterBuild` and
  * `afterCreate` return new factories. Bind it to a test scope (`scope.bind({ users })`) to build
@@ -49,8 +51,15 @@ export class Factory<
     return new Factory({ ...this.state, traits })
   }
 
-  /** A factory whose rows all get these traits, in order. */
+  /** A factory whose rows all get these traits, in order (the same object for the same names). */
   trait(...names: TTraits[]): Factory<TTable, TDefaults, TTransient, TTraits> {
+    // Memoised so that `f.ref(users.trait('parent'))` in a defaults function names one factory for
+    // every row, and a list creates all such parents with one INSERT.
+    const memoKey = names.join('\u0000')
+    const memo = traitMemo.get(this.state) ?? new Map<string, Factory<AnyTable, unknown, never, string>>()
+    traitMemo.set(this.state, memo)
+    const known = memo.get(memoKey)
+    if (known !== undefined) return known as unknown as Factory<TTable, TDefaults, TTransient, TTraits>
     for (const name of names) {
       if (!this.state.traits.has(name)) {
         const known = [...this.state.traits.keys()]
@@ -61,7 +70,12 @@ export class Factory<
         )
       }
     }
-    return new Factory({ ...this.state, applied: [...this.state.applied, ...names] })
+    const derived = new Factory<TTable, TDefaults, TTransient, TTraits>({
+      ...this.state,
+      applied: [...this.state.applied, ...names],
+    })
+    memo.set(memoKey, derived as unknown as Factory<AnyTable, unknown, never, string>)
+    return derived
   }
 
   /** Runs after each row is built (also before insert in `create`); may change the row in place. */

@@ -42,6 +42,9 @@ describe('build', () => {
     expect(u.trait('instructor', 'admin').build().role).toBe('admin')
     expect(u.trait('admin').build({ role: 'parent' }).role).toBe('parent')
     expect(users.trait('instructor').bindTo(newRun().scope('x')).build().role).toBe('instructor')
+    // the same traits give the same factory, so refs to it batch into one INSERT per list
+    expect(users.trait('instructor')).toBe(users.trait('instructor'))
+    expect(users.trait('instructor', 'admin')).not.toBe(users.trait('instructor'))
   })
 
   it('is reproducible from the seed, and differs between scopes', () => {

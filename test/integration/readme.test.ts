@@ -1,7 +1,10 @@
-import { describe, expect, it, vi } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { format } from 'node:util'
+import { connect } from '../../src/db/index.js'
+import { resolveRunTag } from '../../src/run/index.js'
+import { deleteByPrefix } from './drivers.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
@@ -9,8 +12,15 @@ const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
 const cache = join(root, 'node_modules/.cache/leakless-readme')
 
 describe('README', () => {
+  afterAll(async () => {
+    // The examples create rows under this process's run tag; remove them.
+    const db = await connect()
+    await deleteByPrefix(db, `${resolveRunTag()}-`)
+    await db.close()
+  })
+
   it('has TypeScript examples', () => {
-    expect(blocks.length).toBeGreaterThan(0)
+    expect(blocks.length).toBeGreaterThan(1)
   })
 
   blocks.forEach((code, i) => {
@@ -22,7 +32,8 @@ describe('README', () => {
         .map((line) => line.split(' // ')[1]?.trim())
       mkdirSync(cache, { recursive: true })
       const file = join(cache, `example-${i + 1}.ts`)
-      writeFileSync(file, code)
+      // Examples import the repository's files as seen from its root.
+      writeFileSync(file, code.replaceAll("from './", `from '${root}/`))
       const printed: string[] = []
       const spy = vi
         .spyOn(console, 'log')

@@ -1,0 +1,205 @@
+import { entityKind, is, type Logger } from 'drizzle-orm'
+import { PgDatabase } from 'drizzle-orm/pg-core'
+import { drizzle } from 'drizzle-orm/postgres-js'
+import postgres, { type Sql } from 'postgres'
+import { ConnectionError } from '../errors.js'
+import {
+  describeUrl,
+  toConnectionError,
+  withTimeout,
+  type ConnectionOrigin,
+  type TargetDescription,
+} from './connection-errors.js'
+import {
+  createDatabaseHandle,
+  describeValue,
+  type AnyPgDatabase,
+  type Database,
+  type DriverClient,
+  type PgliteClientLike,
+} from './database.js'
+import { startEmbedded, type EmbeddedOptions, type EmbeddedServer } from './embedded.js'
+
+/** How {@link connect} finds the database. */
+export interface ConnectOptions {
+  /** A PostgreSQL URL. @default `DATABASE_URL`, else `LEAKLESS_DATABASE_URL`, else the embedded PostgreSQL */
+  url?: string
+  /** An existing drizzle instance (postgres.js or PGlite); takes precedence over every URL. Never closed by leakless. */
+  db?: AnyPgDatabase
+  /** Options for the embedded PostgreSQL used when no URL is given; `false` requires a URL instead. @default {} */
+  embedded?: EmbeddedOptions | false
+  /** drizzle's query logger, used when `connect()` creates the drizzle instance. @default none */
+  logger?: Logger
+  /** How long the `select 1` health check may take. @default 5000 */
+  healthCheckTimeoutMs?: number
+  /** Connection pool size for URLs. @default 10 */
+  max?: number
+  /** Environment to read `DATABASE_URL`, `LEAKLESS_DATABASE_URL` and `LEAKLESS_PG_DIR` from. @default process.env */
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * Connects to PostgreSQL and checks the connection with `select 1`. Resolution order: `db`, `url`,
+ * `DATABASE_URL`, `LEAKLESS_DATABASE_URL`, then the embedded PostgreSQL (started once and shared).
+ *
+ * @example
+ * const db = await connect()
+ * const [row] = await db.execute<{ now: string }>('select now()::text as now')
+ * await db.close()
+ */
+export async function connect(options: ConnectOptions = {}): Promise<Database> {
+  const env = options.env ?? process.env
+  const timeoutMs = options.healthCheckTimeoutMs ?? 5000
+  if (options.db !== undefined) return wrapDrizzle(options.db, timeoutMs)
+
+  const fromUrl = pickUrl(options, env)
+  if (fromUrl) return connectUrl(fromUrl.url, fromUrl.origin, options, timeoutMs)
+
+  if (options.embedded === false) {
+    throw new ConnectionError(
+      'DB_UNREACHABLE',
+      'No database configured: DATABASE_URL is not set and the embedded PostgreSQL is disabled (embedded: false). Set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) or pass { url } to connect().',
+    )
+  }
+  const server = await startEmbedded({ dataDir: env.LEAKLESS_PG_DIR || undefined, ...options.embedded })
+  try {
+    return await connectUrl(server.url, 'embedded', options, timeoutMs, server)
+  } catch (error) {
+    await server.stop()
+    throw error
+  }
+}
+
+function pickUrl(options: ConnectOptions, env: NodeJS.ProcessEnv): { url: string; origin: ConnectionOrigin } | null {
+  if (options.url) return { url: options.url, origin: 'options.url' }
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL, origin: 'DATABASE_URL' }
+  if (env.LEAKLESS_DATABASE_URL) return { url: env.LEAKLESS_DATABASE_URL, origin: 'LEAKLESS_DATABASE_URL' }
+  return null
+}
+
+async function connectUrl(
+  url: string,
+  origin: ConnectionOrigin,
+  options: ConnectOptions,
+  timeoutMs: number,
+  server?: EmbeddedServer,
+): Promise<Database> {
+  const target = describeUrl(url)
+  if (target === null) {
+    throw new ConnectionError(
+      'DB_UNSUPPORTED',
+      `${origin === 'options.url' ? 'The url passed to connect()' : origin} is not a PostgreSQL URL (expected postgres://user:password@host:port/database).`,
+      { details: { origin } },
+    )
+  }
+  const client = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+  })
+  await healthCheck(
+    () => client`select 1`,
+    target,
+    origin,
+    timeoutMs,
+    () => client.end({ timeout: 0 }),
+  )
+  const db = drizzle(client, options.logger ? { logger: options.logger } : {})
+  return createDatabaseHandle({
+    drizzle: db,
+    driverClient: { driver: 'postgres-js', client },
+    source: server ? 'embedded' : 'url',
+    target: { host: target.host, port: target.port, database: target.database },
+    close: async () => {
+      await client.end({ timeout: 5 })
+      if (server) await server.stop()
+    },
+  })
+}
+
+async function wrapDrizzle(db: AnyPgDatabase, timeoutMs: number): Promise<Database> {
+  const driverClient = detectDriver(db)
+  const target: TargetDescription =
+    driverClient.driver === 'postgres-js'
+      ? targetOfClient(driverClient.client)
+      : { host: null, port: null, database: null, user: null }
+  const handle = createDatabaseHandle({
+    drizzle: db,
+    driverClient,
+    source: 'drizzle',
+    target: { host: target.host, port: target.port, database: target.database },
+    close: async () => {},
+  })
+  await healthCheck(
+    () => handle.execute('select 1'),
+    target,
+    'db',
+    timeoutMs,
+    async () => {},
+  )
+  return handle
+}
+
+async function healthCheck(
+  query: () => PromiseLike<unknown>,
+  target: TargetDescription,
+  origin: ConnectionOrigin,
+  timeoutMs: number,
+  closeOnFailure: () => Promise<unknown>,
+): Promise<void> {
+  const check = Promise.resolve(query())
+  check.catch(() => {}) // a timed-out check may still reject later
+  try {
+    await withTimeout(check, timeoutMs)
+  } catch (error) {
+    await closeOnFailure().catch(() => {})
+    throw toConnectionError(error, target, origin, timeoutMs)
+  }
+}
+
+/** @internal Which driver a drizzle instance runs on, from its `$client`; anything else is DB_UNSUPPORTED. */
+export function detectDriver(db: unknown): DriverClient {
+  const client = typeof db === 'object' && db !== null ? (db as { $client?: unknown }).$client : undefined
+  if (is(db, PgDatabase)) {
+    if (isPostgresJs(client)) return { driver: 'postgres-js', client }
+    if (isPglite(client)) return { driver: 'pglite', client }
+  }
+  const kind = is(db, PgDatabase) || hasEntityKind(db) ? `a drizzle ${entityName(db)}` : `a ${describeValue(db)}`
+  const over = client === undefined ? '' : ` over a ${describeValue(client)} client`
+  throw new ConnectionError(
+    'DB_UNSUPPORTED',
+    `connect({ db }) got ${kind}${over}. leakless supports drizzle PostgreSQL databases on postgres.js (drizzle-orm/postgres-js) and PGlite (drizzle-orm/pglite): create the db with one of those, or pass { url } instead.`,
+    { details: { db: kind, client: client === undefined ? null : describeValue(client) } },
+  )
+}
+
+function isPostgresJs(client: unknown): client is Sql {
+  if (typeof client !== 'function') return false
+  const c = client as unknown as Record<string, unknown>
+  return typeof c.unsafe === 'function' && typeof c.begin === 'function' && typeof c.options === 'object'
+}
+
+function isPglite(client: unknown): client is PgliteClientLike {
+  const c = client as Partial<PgliteClientLike> | null | undefined
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.query === 'function' &&
+    typeof c.exec === 'function' &&
+    'waitReady' in c
+  )
+}
+
+function hasEntityKind(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && entityKind in (value.constructor ?? {})
+}
+
+function entityName(value: unknown): string {
+  const ctor = (value as { constructor?: Record<symbol, unknown> }).constructor
+  return String(ctor?.[entityKind] ?? describeValue(value))
+}
+
+function targetOfClient(client: Sql): TargetDescription {
+  const o = client.options as Partial<{ host: string[]; port: number[]; database: string; user: string }>
+  return { host: o.host?.[0] ?? null, port: o.port?.[0] ?? null, database: o.database ?? null, user: o.user ?? null }
+}

@@ -1,0 +1,8 @@
+export { connect } from './connect.js'
+export type { ConnectOptions } from './connect.js'
+export { rowsOf } from './database.js'
+export type { AnyPgDatabase, Database, DatabaseTarget, Driver } from './database.js'
+export { defaultDataDir, startEmbedded } from './embedded.js'
+export type { EmbeddedOptions, EmbeddedServer } from './embedded.js'
+export { ensureSchema } from './migrate.js'
+export type { EnsureSchemaOptions } from './migrate.js'

@@ -1,0 +1,41 @@
+/** The drivers every integration suite runs on: PostgreSQL over postgres.js, and PGlite in-process. */
+import { PGlite } from '@electric-sql/pglite'
+import type { Logger } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/pglite'
+import { fileURLToPath } from 'node:url'
+import { connect, ensureSchema, type Database } from '../../src/db/index.js'
+
+export const migrationsFolder = fileURLToPath(new URL('../../factories/migrations', import.meta.url))
+
+export interface DriverCase {
+  name: 'postgres' | 'pglite'
+  /** Opens a connection whose drizzle instance logs every statement to `logger`. */
+  open(logger?: Logger): Promise<Database>
+}
+
+export const drivers: DriverCase[] = [
+  // DATABASE_URL, or the embedded server the global setup started (LEAKLESS_DATABASE_URL).
+  { name: 'postgres', open: (logger) => connect(logger ? { logger } : {}) },
+  {
+    name: 'pglite',
+    async open(logger) {
+      const db = await connect({ db: drizzle(new PGlite(), logger ? { logger } : {}) })
+      await ensureSchema(db, { migrationsFolder })
+      return db
+    },
+  },
+]
+
+/**
+ * Deletes what a test run made in the reference tables, children first. Test-suite housekeeping
+ * until leakless's own cleanup exists; matches by prefix with starts_with (no wildcards).
+ */
+export async function deleteByPrefix(db: Database, prefix: string): Promise<void> {
+  await db.execute('delete from activity where starts_with(user_id, $1)', [prefix])
+  await db.execute(
+    'delete from bookings where starts_with(id, $1) or starts_with(parent_id, $1) or starts_with(instructor_id, $1)',
+    [prefix],
+  )
+  await db.execute('delete from sessions where starts_with(id, $1) or starts_with(user_id, $1)', [prefix])
+  await db.execute('delete from users where starts_with(id, $1)', [prefix])
+}
