@@ -3,6 +3,8 @@ import { callerLocation, type LedgerEntry } from '../run/ledger.js'
 import type { TestScope } from '../run/test-scope.js'
 import type { Attributes, FactoryState } from './factory-state.js'
 import { toInsertError } from './insert-error.js'
+import { compileInsert, executeInsert } from './insert-statement.js'
+import { rawQueryOf } from '../run/database-like.js'
 import { isRef, makeRef, type Ref, type Referable } from './ref.js'
 import { tableInfo, type TableInfo } from './table-info.js'
 import type { AnyTable, FactoryContext, InsertOf, Overrides, RowOf } from './types.js'
@@ -191,14 +193,20 @@ export async function createRows(
 
   const rows = prepared.map((p) => p.row)
   const chunk = Math.max(1, Math.floor(MAX_PARAMS_PER_INSERT / info.keys.size))
+  const raw = rawQueryOf(db)
   const created: Attributes[] = []
   for (let start = 0; start < rows.length; start += chunk) {
+    const slice = rows.slice(start, start + chunk)
     let returned: Attributes[]
     try {
-      returned = (await db
-        .insert(state.table)
-        .values(rows.slice(start, start + chunk) as never)
-        .returning()) as Attributes[]
+      const statement = raw === null ? null : compileInsert(state.table, slice)
+      returned =
+        statement !== null
+          ? await executeInsert(db, raw!, statement)
+          : ((await db
+              .insert(state.table)
+              .values(slice as never)
+              .returning()) as Attributes[])
     } catch (error) {
       throw toInsertError(error, state.name, info.qualifiedName)
     }

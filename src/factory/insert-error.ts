@@ -33,7 +33,7 @@ const KINDS: Record<string, { code: LeaklessErrorCode; what: string; hint: strin
   },
 }
 
-/** The driver's error under drizzle's wrapper (`DrizzleQueryError.cause`), or the error itself. */
+/** The driver's error, also under drizzle's wrapper (`DrizzleQueryError.cause`). */
 function driverError(error: unknown): DriverError {
   let current = error as DriverError & { cause?: unknown }
   for (let depth = 0; depth < 4 && current; depth++) {
@@ -61,7 +61,7 @@ export function toInsertError(error: unknown, factory: string, table: string): I
     ? `Factory "${factory}" could not insert into ${table}: ${kind.what}${on ? ` ${on}` : ''}. ${kind.hint}`
     : `Factory "${factory}" could not insert into ${table}: ${cause.message ?? String(error)}.`
   return new InsertError(kind?.code ?? 'INSERT_FAILED', message, {
-    cause: error,
+    cause: cause.code === undefined ? error : cause,
     details: { factory, table, constraint, column, value, sqlState: cause.code ?? null },
   })
 }

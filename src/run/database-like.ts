@@ -10,3 +10,36 @@ export type DatabaseLike = DrizzleDatabase | { readonly drizzle: DrizzleDatabase
 export function drizzleOf(db: DatabaseLike): DrizzleDatabase {
   return 'drizzle' in db && typeof db.drizzle === 'object' && db.drizzle !== null ? db.drizzle : (db as DrizzleDatabase)
 }
+
+/** Runs SQL text with `$n` parameters on the driver under a drizzle instance; rows as objects. */
+export type RawQuery = (text: string, params: unknown[]) => Promise<Record<string, unknown>[]>
+
+// Value parsers PGlite must skip so values come back as drizzle's columns expect them (as drizzle's
+// own PGlite session does): timestamp, timestamptz, interval, date and their arrays stay strings.
+const PGLITE_TEXT_TYPES = [1114, 1184, 1186, 1082, 1231, 1115, 1185, 1187, 1182]
+const pgliteParsers = Object.fromEntries(PGLITE_TEXT_TYPES.map((t) => [t, (value: unknown) => value]))
+
+interface PostgresJsClient {
+  unsafe(text: string, params: unknown[]): Promise<Record<string, unknown>[]>
+}
+interface PgliteClient {
+  query(text: string, params: unknown[], options: object): Promise<{ rows: Record<string, unknown>[] }>
+  waitReady: unknown
+}
+
+/**
+ * Raw access to the driver client of a postgres.js or PGlite drizzle instance, with drizzle's
+ * value conventions; null for other drivers (callers fall back to drizzle's query builder).
+ */
+export function rawQueryOf(db: DrizzleDatabase): RawQuery | null {
+  const client = (db as { $client?: unknown }).$client
+  if (typeof client === 'function' && typeof (client as Partial<PostgresJsClient>).unsafe === 'function') {
+    return (text, params) => (client as unknown as PostgresJsClient).unsafe(text, params)
+  }
+  if (typeof client === 'object' && client !== null && 'waitReady' in client && 'query' in client) {
+    const pglite = client as PgliteClient
+    return async (text, params) =>
+      (await pglite.query(text, params, { rowMode: 'object', parsers: pgliteParsers })).rows
+  }
+  return null
+}

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'drizzle-orm'
 import { createRun, isLeaklessError, type InsertError, type RunContext } from '../../src/index.js'
 import type { Database } from '../../src/db/index.js'
 import { bookingScenario, factories, users } from '../../factories/index.js'
@@ -45,6 +46,15 @@ describe.each(drivers)('factories on $name', (driver) => {
       rows.map((r) => r.id),
     ])
     expect(count?.n).toBe(1000)
+  })
+
+  it('SQL expressions in overrides go through drizzle and still return typed rows', async () => {
+    const scope = run.scope('sql override')
+    const { users: u } = scope.bind(factories)
+    const user = await u.create({ createdAt: sql`now() - interval '1 day'` as unknown as Date })
+    expect(user.createdAt).toBeInstanceOf(Date)
+    expect(Date.now() - user.createdAt.getTime()).toBeGreaterThan(23 * 3600_000)
+    expect(scope.ledger.entries.map((e) => e.key.id)).toEqual([user.id])
   })
 
   it('a list with associations makes one INSERT per table, reusing nothing', async () => {
@@ -107,7 +117,7 @@ describe.each(drivers)('factories on $name', (driver) => {
         constraint: 'bookings_instructor_slot_key',
         column: 'instructor_id, scheduled_at',
       })
-      expect((error.cause as { cause?: { code?: string } }).cause?.code).toBe('23505')
+      expect((error.cause as { code?: string }).code).toBe('23505') // the driver's error
     }
   })
 
