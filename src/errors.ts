@@ -30,6 +30,17 @@ export type LeaklessErrorCode =
   | 'INSERT_NOT_NULL_VIOLATION'
   | 'INSERT_CHECK_VIOLATION'
   | 'INSERT_FAILED'
+  // safety guard (GuardError)
+  | 'GUARD_PRODUCTION'
+  | 'GUARD_REMOTE'
+  | 'GUARD_DATABASE_NAME'
+  // cleanup, audit and sweep (CleanupError, LeakError)
+  | 'UNKNOWN_TABLE'
+  | 'UNKNOWN_TAG_COLUMN'
+  | 'CLEANUP_NULLABLE_DEPENDENT'
+  | 'CLEANUP_LOCK_TIMEOUT'
+  | 'CLEANUP_FAILED'
+  | 'LEAKS_FOUND'
 
 export interface LeaklessErrorOptions {
   cause?: unknown
@@ -77,6 +88,21 @@ export class FactoryError extends LeaklessError {
 /** The database refused a factory's insert (constraint violation); the driver error is the `cause`. */
 export class InsertError extends LeaklessError {
   override name = 'InsertError'
+}
+
+/** Destructive SQL refused: production environment, remote server or a database not named like a test one. */
+export class GuardError extends LeaklessError {
+  override name = 'GuardError'
+}
+
+/** Cleanup could not delete exactly what it owns (or would have deleted something it does not own). */
+export class CleanupError extends LeaklessError {
+  override name = 'CleanupError'
+}
+
+/** The leak audit found rows a run left behind. */
+export class LeakError extends LeaklessError {
+  override name = 'LeakError'
 }
 
 /** True for any error thrown by leakless, from this copy of the package or another. */
