@@ -5,7 +5,7 @@ import { createRunTag, parseRunTag, randomNonce } from '../ids/run-tag.js'
 import { checkIndexOption, detectEnvironment, type RunnerKind } from './environment.js'
 import { drizzleOf, type DatabaseLike, type DrizzleDatabase } from './database-like.js'
 import { claimProcessSlot, defaultStateDir } from './process-claim.js'
-import { deriveSeed, seedFromEnv } from './seed.js'
+import { checkSeed, deriveSeed, seedFromEnv } from './seed.js'
 import { TestScope } from './test-scope.js'
 
 export interface CreateRunOptions {
@@ -175,6 +175,6 @@ export function createRunSync(options: CreateRunOptions = {}): RunContext {
     nonce: randomNonce(),
     emailDomain,
     db: options.db === undefined ? null : drizzleOf(options.db),
-    fixedSeed: options.seed ?? seedFromEnv(env),
+    fixedSeed: options.seed === undefined ? seedFromEnv(env) : checkSeed(options.seed),
   })
 }

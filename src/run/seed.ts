@@ -11,6 +11,20 @@ export function deriveSeed(runTag: string, name: string): number {
   return hash >>> 0
 }
 
+/** Checks a seed given in options. */
+export function checkSeed(seed: number): number {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new ConfigError(
+      'SEED_INVALID',
+      `createRun({ seed: ${String(seed)} }) is invalid: a seed is a whole number from 0 to 4294967295.`,
+      {
+        details: { seed },
+      },
+    )
+  }
+  return seed
+}
+
 /** Reads `LEAKLESS_SEED` (replays a failing test's data); null when unset. */
 export function seedFromEnv(env: NodeJS.ProcessEnv): number | null {
   const raw = env.LEAKLESS_SEED

@@ -2,7 +2,9 @@
 import { PGlite } from '@electric-sql/pglite'
 import type { Logger } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/pglite'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { fileURLToPath } from 'node:url'
+import postgres from 'postgres'
 import { connect, ensureSchema, type Database } from '../../src/db/index.js'
 
 export const migrationsFolder = fileURLToPath(new URL('../../factories/migrations', import.meta.url))
@@ -11,17 +13,47 @@ export interface DriverCase {
   name: 'postgres' | 'pglite'
   /** Opens a connection whose drizzle instance logs every statement to `logger`. */
   open(logger?: Logger): Promise<Database>
+  /** Opens a connection that reports every statement the driver itself sends to the server. */
+  openCounting(onStatement: (text: string) => void): Promise<Database>
 }
+
+/** The URL the integration suites run against: DATABASE_URL, or the embedded server of the global setup. */
+export const databaseUrl = () => process.env.DATABASE_URL || process.env.LEAKLESS_DATABASE_URL || ''
 
 export const drivers: DriverCase[] = [
   // DATABASE_URL, or the embedded server the global setup started (LEAKLESS_DATABASE_URL).
-  { name: 'postgres', open: (logger) => connect(logger ? { logger } : {}) },
+  {
+    name: 'postgres',
+    open: (logger) => connect(logger ? { logger } : {}),
+    async openCounting(onStatement) {
+      // postgres.js calls `debug` for every query it sends.
+      const client = postgres(databaseUrl(), { onnotice: () => {}, debug: (_connection, text) => onStatement(text) })
+      const db = await connect({ db: drizzlePostgres(client) })
+      return { ...db, close: () => client.end() }
+    },
+  },
   {
     name: 'pglite',
     async open(logger) {
       const db = await connect({ db: drizzle(new PGlite(), logger ? { logger } : {}) })
       await ensureSchema(db, { migrationsFolder })
       return db
+    },
+    async openCounting(onStatement) {
+      const client = new PGlite()
+      const db = await connect({ db: drizzle(client) })
+      await ensureSchema(db, { migrationsFolder })
+      // Every statement reaches PGlite through query() or exec().
+      const { query, exec } = client
+      client.query = ((text: string, ...rest: unknown[]) => (
+        onStatement(text),
+        query.call(client, text, ...(rest as []))
+      )) as typeof query
+      client.exec = ((text: string, ...rest: unknown[]) => (
+        onStatement(text),
+        exec.call(client, text, ...(rest as []))
+      )) as typeof exec
+      return { ...db, close: () => client.close() }
     },
   },
 ]

@@ -119,6 +119,28 @@ describe('createRun options', () => {
   })
 })
 
+describe('seeds', () => {
+  it('come from LEAKLESS_SEED for every scope, else from the run tag and the scope name', () => {
+    const runTag = createRunTag()
+    const replay = createRunSync({ stateDir, runTag, env: { LEAKLESS_SEED: '123' } })
+    expect([replay.scope('a').seed, replay.scope('b').seed]).toEqual([123, 123])
+    const derived = createRunSync({ stateDir, runTag, env: {} })
+    const other = createRunSync({ stateDir, runTag, env: {} })
+    expect(derived.scope('a').seed).toBe(other.scope('a').seed)
+    expect(derived.scope('a').seed).not.toBe(derived.scope('b').seed)
+  })
+
+  it('reject malformed seeds', () => {
+    const runTag = createRunTag()
+    for (const bad of ['abc', '-1', '1.5', '4294967296']) {
+      expect(errorOf(() => createRunSync({ stateDir, runTag, env: { LEAKLESS_SEED: bad } })).code, bad).toBe(
+        'SEED_INVALID',
+      )
+    }
+    expect(errorOf(() => createRunSync({ stateDir, runTag, seed: -1 })).code).toBe('SEED_INVALID')
+  })
+})
+
 describe('process claims', () => {
   it('give a reused pid a new reuse number, so prefixes never repeat', () => {
     const runTag = createRunTag()
