@@ -20,6 +20,9 @@ import {
 } from './database.js'
 import { startEmbedded, type EmbeddedOptions, type EmbeddedServer } from './embedded.js'
 
+/** `lock_timeout` of the connections `connect()` opens. */
+export const CONNECTION_LOCK_TIMEOUT_MS = 5000
+
 /** How {@link connect} finds the database. */
 export interface ConnectOptions {
   /** A PostgreSQL URL. @default `DATABASE_URL`, else `LEAKLESS_DATABASE_URL`, else the embedded PostgreSQL */
@@ -96,6 +99,9 @@ async function connectUrl(
     max: options.max ?? 10,
     onnotice: () => {},
     connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    // Test data only: asynchronous commit saves the WAL flush on every insert and cleanup (other
+    // sessions still see the rows at once), and no statement waits for a lock longer than 5 s.
+    connection: { synchronous_commit: 'off', lock_timeout: CONNECTION_LOCK_TIMEOUT_MS },
   })
   await healthCheck(
     () => client`select 1`,

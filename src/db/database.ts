@@ -35,13 +35,27 @@ export interface Database {
     query: SQL | string,
     params?: unknown[],
   ): Promise<T[]>
+  /**
+   * Runs `fn` in one transaction on one connection: committed when it resolves, rolled back when it
+   * throws. `run` executes SQL text with `$n` parameters inside it.
+   */
+  transaction<T>(fn: (run: RawExecute) => Promise<T>): Promise<T>
   /** Closes only what `connect()` opened; a drizzle instance passed in stays open. */
   close(): Promise<void>
 }
 
+/** SQL text with `$n` parameters, returning rows. */
+export type RawExecute = <T extends Record<string, unknown> = Record<string, unknown>>(
+  text: string,
+  params?: unknown[],
+) => Promise<T[]>
+
 /** The slice of a PGlite instance leakless uses (declared here so nothing imports PGlite at runtime). */
 export interface PgliteClientLike {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>
+  transaction<T>(
+    fn: (tx: { query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }> }) => Promise<T>,
+  ): Promise<T>
   exec(text: string): Promise<unknown>
   readonly waitReady: Promise<void>
 }
@@ -89,6 +103,16 @@ export function createDatabaseHandle(init: {
       }
       if (driverClient.driver === 'pglite') return rowsOf<T>(await driverClient.client.query(query, params ?? []))
       return rowsOf<T>(await driverClient.client.unsafe(query, (params ?? []) as never[]))
+    },
+    transaction<T>(fn: (run: RawExecute) => Promise<T>): Promise<T> {
+      if (driverClient.driver === 'pglite') {
+        return driverClient.client.transaction((tx) =>
+          fn(async (text, params) => rowsOf(await tx.query(text, params ?? []))),
+        )
+      }
+      return driverClient.client.begin((sql) =>
+        fn(async (text, params) => rowsOf(await sql.unsafe(text, (params ?? []) as never[]))),
+      ) as Promise<T>
     },
     close() {
       closing ??= init.close()

@@ -1,0 +1,211 @@
+import { CleanupError } from '../errors.js'
+import { assertOwnedPrefix, likePrefix } from '../ids/sql-prefix.js'
+import { referencing, type ForeignKey, type SchemaGraph, type TableSchema } from '../db/schema-graph.js'
+
+/** What a cleanup owns: rows whose tag columns start with the prefix, and rows the ledger recorded. */
+export interface CleanupSeeds {
+  /** An owned prefix (run, process or scope); checked with `assertOwnedPrefix`. */
+  prefix: string
+  /** Table (`public.users`) → columns whose values carry tags. */
+  tagColumns: ReadonlyMap<string, readonly string[]>
+  /** Table → primary-key values of ledger rows, by column name. */
+  keys: ReadonlyMap<string, readonly Record<string, unknown>[]>
+}
+
+/** What to do with rows that reference owned rows through a nullable foreign key and carry no tag. */
+export type NullableDependentRule = 'fail' | 'detach' | 'delete'
+
+export interface PlanOptions {
+  /** Per dependent table. @default 'fail' for every table */
+  nullableDependents?: Readonly<Record<string, NullableDependentRule>>
+}
+
+export interface Statement {
+  text: string
+  params: unknown[]
+}
+
+/** The SQL of one cleanup, run in order inside one transaction. */
+export interface CleanupPlan {
+  /** `single`: one data-modifying CTE deletes from every table; `ordered`: children first, one DELETE each. */
+  mode: 'single' | 'ordered'
+  /** Tables that can lose rows, parents first. */
+  tables: string[]
+  /** Finds rows that reference owned rows through a nullable FK, carry no tag and are not owned: any row fails the cleanup. */
+  checks: Statement[]
+  /** Sets nullable FKs of not-owned rows to NULL where the config says `detach`. */
+  detaches: Statement[]
+  /** Deletes; each returns rows `{ table, deleted }`. */
+  deletes: Statement[]
+}
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`
+const qTable = (t: TableSchema) => `${q(t.schema)}.${q(t.table)}`
+const tuple = (alias: string, columns: readonly string[]) =>
+  columns.length === 1 ? `${alias}.${q(columns[0]!)}` : `(${columns.map((c) => `${alias}.${q(c)}`).join(', ')})`
+
+/** Builds the delete plan for the owned seeds over the foreign-key graph (pure: no database). */
+export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: PlanOptions = {}): CleanupPlan {
+  const pattern = likePrefix(assertOwnedPrefix(seeds.prefix))
+  const table = (name: string): TableSchema => {
+    const found = graph.tables.get(name)
+    if (found === undefined) {
+      throw new CleanupError(
+        'UNKNOWN_TABLE',
+        `Cleanup knows no table "${name}" in the database schema. Check the table name in the config (schema.table) and that migrations ran.`,
+        {
+          details: { table: name },
+        },
+      )
+    }
+    return found
+  }
+  for (const [name, columns] of seeds.tagColumns) {
+    const t = table(name)
+    for (const column of columns) {
+      if (!t.columns.some((c) => c.name === column)) {
+        throw new CleanupError(
+          'UNKNOWN_TAG_COLUMN',
+          `Table ${name} has no column "${column}" to carry tags. Fix the tag columns in the config.`,
+          {
+            details: { table: name, column },
+          },
+        )
+      }
+    }
+  }
+
+  // Closure: tables whose rows cannot exist without an owned row (NOT NULL or ON DELETE CASCADE FKs).
+  const owners = new Map<string, ForeignKey[]>() // child table → FKs through which it is owned
+  const nullable: ForeignKey[] = []
+  const closure = new Set<string>([...seeds.tagColumns.keys(), ...seeds.keys.keys()].filter((n) => table(n)))
+  const queue = [...closure]
+  while (queue.length > 0) {
+    const parent = queue.shift()!
+    for (const fk of referencing(graph, parent)) {
+      const rule = options.nullableDependents?.[fk.table] ?? 'fail'
+      if (fk.nullable && fk.onDelete !== 'cascade' && rule !== 'delete') {
+        nullable.push(fk)
+        continue
+      }
+      if (fk.table === parent) {
+        throw new CleanupError(
+          'CLEANUP_FAILED',
+          `Table ${parent} references itself through ${fk.name} (NOT NULL or ON DELETE CASCADE); such self-dependent rows are not supported by this version's cleanup planner.`,
+          {
+            details: { table: parent, constraint: fk.name },
+          },
+        )
+      }
+      owners.set(fk.table, [...(owners.get(fk.table) ?? []), fk])
+      if (!closure.has(fk.table)) {
+        closure.add(fk.table)
+        queue.push(fk.table)
+      }
+    }
+  }
+
+  // Parents first; a cycle among owned tables is not supported yet.
+  const order: string[] = []
+  const state = new Map<string, 'visiting' | 'done'>()
+  const visit = (name: string, path: string[]) => {
+    if (state.get(name) === 'done') return
+    if (state.get(name) === 'visiting') {
+      throw new CleanupError(
+        'CLEANUP_FAILED',
+        `Foreign keys form a cycle (${[...path, name].join(' → ')}); cycles are not supported by this version's cleanup planner.`,
+        {
+          details: { cycle: [...path, name] },
+        },
+      )
+    }
+    state.set(name, 'visiting')
+    for (const fk of owners.get(name) ?? []) visit(fk.refTable, [...path, name])
+    state.set(name, 'done')
+    order.push(name)
+  }
+  for (const name of [...closure].sort()) visit(name, [])
+
+  // Each statement has its own parameters: $1 is the prefix, key lists follow.
+  const seedPredicate = (name: string, alias: string, params: unknown[]): string[] => {
+    // LIKE with the escaped prefix ($1) is exact and can use a text_pattern_ops (or C collation) index.
+    const parts = (seeds.tagColumns.get(name) ?? []).map((c) => `${alias}.${q(c)} like $1 escape '\\'`)
+    const keys = seeds.keys.get(name)
+    const t = table(name)
+    if (keys !== undefined && keys.length > 0 && t.primaryKey.length > 0) {
+      params.push(JSON.stringify(keys))
+      const types = t.primaryKey.map((c) => `${q(c)} ${t.columns.find((col) => col.name === c)!.type}`)
+      parts.push(
+        `${tuple(alias, t.primaryKey)} in (select ${t.primaryKey.map(q).join(', ')} from json_to_recordset($${params.length}::json) as k(${types.join(', ')}))`,
+      )
+    }
+    return parts
+  }
+  // The owned-rows predicate of a table before anything is deleted (parents still present).
+  let depth = 0
+  const ownedPredicate = (name: string, alias: string, params: unknown[]): string => {
+    const parts = seedPredicate(name, alias, params)
+    for (const fk of owners.get(name) ?? []) {
+      const parentAlias = `p${++depth}`
+      parts.push(
+        `${tuple(alias, fk.columns)} in (select ${fk.refColumns.map((c) => `${parentAlias}.${q(c)}`).join(', ')} from ${qTable(table(fk.refTable))} as ${parentAlias} where ${ownedPredicate(fk.refTable, parentAlias, params)})`,
+      )
+    }
+    return parts.length === 0 ? 'false' : `(${parts.join(' or ')})`
+  }
+
+  const checks: Statement[] = []
+  const detaches: Statement[] = []
+  for (const fk of nullable) {
+    if (!closure.has(fk.refTable)) continue
+    const child = table(fk.table)
+    const params: unknown[] = [pattern]
+    const parentOwned = `select ${fk.refColumns.map((c) => `p.${q(c)}`).join(', ')} from ${qTable(table(fk.refTable))} as p where ${ownedPredicate(fk.refTable, 'p', params)}`
+    const childOwned = closure.has(fk.table) ? ownedPredicate(fk.table, 'c', params) : 'false'
+    const where = `${tuple('c', fk.columns)} in (${parentOwned}) and not ${childOwned}`
+    if ((options.nullableDependents?.[fk.table] ?? 'fail') === 'detach') {
+      detaches.push({
+        text: `update ${qTable(child)} as c set ${fk.columns.map((col) => `${q(col)} = null`).join(', ')} where ${where}`,
+        params,
+      })
+    } else {
+      checks.push({
+        text: `select ${literal(fk.table)} as "table", ${literal(fk.columns.join(', '))} as "column", ${literal(fk.name)} as "constraint", row_to_json(c)::text as "row" from ${qTable(child)} as c where ${where} limit 5`,
+        params,
+      })
+    }
+  }
+
+  const restrict = [...owners.values()].flat().some((fk) => fk.onDelete === 'restrict')
+  const deletes: Statement[] = []
+  if (!restrict) {
+    const params: unknown[] = [pattern]
+    const ctes = order.map((name, i) => {
+      const t = table(name)
+      const returned = new Set<string>(t.primaryKey)
+      for (const fks of owners.values())
+        for (const fk of fks) if (fk.refTable === name) fk.refColumns.forEach((c) => returned.add(c))
+      const parts = seedPredicate(name, 't', params)
+      for (const fk of owners.get(name) ?? []) {
+        parts.push(
+          `${tuple('t', fk.columns)} in (select ${fk.refColumns.map(q).join(', ')} from d${order.indexOf(fk.refTable)})`,
+        )
+      }
+      const returning = returned.size > 0 ? [...returned].map((c) => `t.${q(c)}`).join(', ') : '1'
+      return `d${i} as (delete from ${qTable(t)} as t where ${parts.length ? parts.join(' or ') : 'false'} returning ${returning})`
+    })
+    const counts = order.map((name, i) => `select ${literal(name)} as "table", count(*)::int as "deleted" from d${i}`)
+    deletes.push({ text: `with ${ctes.join(',\n')}\n${counts.join(' union all ')}`, params })
+  } else {
+    for (const name of [...order].reverse()) {
+      const params: unknown[] = [pattern]
+      const text = `with d as (delete from ${qTable(table(name))} as t where ${ownedPredicate(name, 't', params)} returning 1) select ${literal(name)} as "table", count(*)::int as "deleted" from d`
+      deletes.push({ text, params })
+    }
+  }
+  return { mode: restrict ? 'ordered' : 'single', tables: order, checks, detaches, deletes }
+}
+
+function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`
+}

@@ -1,0 +1,167 @@
+import { CleanupError, isLeaklessError } from '../errors.js'
+import { assertOwnedPrefix } from '../ids/sql-prefix.js'
+import type { Database, RawExecute } from '../db/database.js'
+import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
+import { cachedSchema } from '../db/introspect.js'
+import type { SchemaGraph } from '../db/schema-graph.js'
+import { planCleanup, type CleanupPlan, type NullableDependentRule } from './delete-plan.js'
+
+/** What one cleanup deleted. */
+export interface CleanupReport {
+  prefix: string
+  /** Rows deleted per table (`public.users` → 3); tables with none are left out. */
+  deleted: Record<string, number>
+  total: number
+  durationMs: number
+  /** SQL statements sent (1 for the single-statement path). */
+  statements: number
+  mode: CleanupPlan['mode']
+  /** 1, or more when a deadlock or serialization failure was retried. */
+  attempts: number
+}
+
+export interface CleanupOptions {
+  /** Table (`public.users`) → columns carrying tags, besides every table's text primary key. */
+  tagColumns?: Readonly<Record<string, readonly string[]>>
+  /** Primary keys of ledger rows per table (rows that carry no tag). */
+  keys?: ReadonlyMap<string, readonly Record<string, unknown>[]>
+  /** Rows referencing owned rows through a nullable FK without a tag: `fail` (default), `detach` or `delete`, per table. */
+  nullableDependents?: Readonly<Record<string, NullableDependentRule>>
+  /** @default 5000 */
+  lockTimeoutMs?: number
+  /** Retries after a deadlock (40P01) or serialization failure (40001). @default 3 */
+  retries?: number
+  guard?: GuardOptions
+  /** Schemas to introspect. @default ['public'] */
+  schemas?: string[]
+}
+
+const RETRYABLE = new Set(['40P01', '40001'])
+
+/** The tag columns of every table: declared ones plus text primary keys (ids lead with the tag). */
+export function tagColumnsOf(graph: SchemaGraph, declared: CleanupOptions['tagColumns'] = {}): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const table of graph.tables.values()) {
+    const columns = new Set(declared[table.name] ?? [])
+    if (table.primaryKey.length === 1) {
+      const pk = table.columns.find((c) => c.name === table.primaryKey[0])
+      if (pk?.textual) columns.add(pk.name)
+    }
+    if (columns.size > 0) out.set(table.name, [...columns])
+  }
+  for (const name of Object.keys(declared)) {
+    if (!graph.tables.has(name)) out.set(name, [...declared[name]!]) // planCleanup reports the unknown table
+  }
+  return out
+}
+
+/**
+ * Deletes everything the prefix owns — tagged rows, ledger rows and the dependents that cannot exist
+ * without them — atomically, after the safety guard allowed the target.
+ */
+export async function cleanupPrefix(
+  db: Database,
+  prefix: string,
+  options: CleanupOptions = {},
+): Promise<CleanupReport> {
+  assertOwnedPrefix(prefix)
+  const started = performance.now()
+  await assertSafeTarget(db, options.guard)
+  const graph = await cachedSchema(db, options.schemas ? { schemas: options.schemas } : {})
+  const plan = planCleanup(
+    graph,
+    { prefix, tagColumns: tagColumnsOf(graph, options.tagColumns), keys: options.keys ?? new Map() },
+    options.nullableDependents ? { nullableDependents: options.nullableDependents } : {},
+  )
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5000
+  const retries = options.retries ?? 3
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { deleted, statements } = await executePlan(db, plan, lockTimeoutMs)
+      const total = Object.values(deleted).reduce((a, b) => a + b, 0)
+      return {
+        prefix,
+        deleted,
+        total,
+        durationMs: performance.now() - started,
+        statements,
+        mode: plan.mode,
+        attempts: attempt,
+      }
+    } catch (error) {
+      const code = sqlState(error)
+      if (code !== undefined && RETRYABLE.has(code) && attempt <= retries) continue
+      throw toCleanupError(error, prefix, lockTimeoutMs)
+    }
+  }
+}
+
+async function executePlan(
+  db: Database,
+  plan: CleanupPlan,
+  lockTimeoutMs: number,
+): Promise<{ deleted: Record<string, number>; statements: number }> {
+  const deleted: Record<string, number> = {}
+  const add = (rows: Array<{ table: string; deleted: number }>) => {
+    for (const row of rows) if (row.deleted > 0) deleted[row.table] = (deleted[row.table] ?? 0) + row.deleted
+  }
+  // One statement is atomic on its own: one round trip on connections connect() opened (they carry
+  // lock_timeout and asynchronous commit already).
+  if (db.source !== 'drizzle' && plan.checks.length === 0 && plan.detaches.length === 0 && plan.deletes.length === 1) {
+    const [statement] = plan.deletes
+    add(await db.execute<{ table: string; deleted: number }>(statement!.text, statement!.params))
+    return { deleted, statements: 1 }
+  }
+  let statements = 0
+  await db.transaction(async (run: RawExecute) => {
+    const exec = <T extends Record<string, unknown>>(text: string, params: unknown[] = []) => {
+      statements++
+      return run<T>(text, params)
+    }
+    await exec(`select set_config('lock_timeout', $1, true), set_config('synchronous_commit', 'off', true)`, [
+      `${lockTimeoutMs}ms`,
+    ])
+    for (const check of plan.checks) {
+      const [found] = await exec<{ table: string; column: string; constraint: string; row: string }>(
+        check.text,
+        check.params,
+      )
+      if (found !== undefined) {
+        throw new CleanupError(
+          'CLEANUP_NULLABLE_DEPENDENT',
+          `Cleanup stopped, nothing deleted: ${found.table}.${found.column} references a row this cleanup owns through the nullable foreign key ${found.constraint}, and the referencing row carries no tag: ${found.row}. It is not deleted silently. If such rows belong to the test, tag them (start a text column with a scope id) or set nullableDependents: { '${found.table}': 'delete' }; to keep them and clear the reference, set nullableDependents: { '${found.table}': 'detach' }.`,
+          { details: { table: found.table, column: found.column, constraint: found.constraint, row: found.row } },
+        )
+      }
+    }
+    for (const detach of plan.detaches) await exec(detach.text, detach.params)
+    for (const statement of plan.deletes) add(await exec(statement.text, statement.params))
+  })
+  return { deleted, statements }
+}
+
+function sqlState(error: unknown): string | undefined {
+  let current = error as { code?: unknown; cause?: unknown } | undefined
+  for (let depth = 0; depth < 4 && current; depth++) {
+    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return current.code
+    current = current.cause as typeof current
+  }
+  return undefined
+}
+
+function toCleanupError(error: unknown, prefix: string, lockTimeoutMs: number): unknown {
+  if (isLeaklessError(error)) return error
+  const code = sqlState(error)
+  if (code === '55P03') {
+    return new CleanupError(
+      'CLEANUP_LOCK_TIMEOUT',
+      `Cleanup of ${prefix} waited more than ${lockTimeoutMs} ms for a lock another session holds; nothing was deleted (the transaction rolled back) and the next cleanup will finish the job. Find the blocker in pg_stat_activity, or raise lockTimeoutMs.`,
+      { cause: error, details: { prefix, lockTimeoutMs } },
+    )
+  }
+  return new CleanupError(
+    'CLEANUP_FAILED',
+    `Cleanup of ${prefix} failed and was rolled back, nothing half-deleted: ${(error as Error).message}. The next cleanup retries it.`,
+    { cause: error, details: { prefix, sqlState: code ?? null } },
+  )
+}

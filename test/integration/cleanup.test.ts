@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import { createRun, type RunContext } from '../../src/index.js'
+import { cleanupPrefix } from '../../src/cleanup/index.js'
+import { invalidateSchema, type Database } from '../../src/db/index.js'
+import { factories } from '../../factories/index.js'
+import { deleteByPrefix, drivers } from './drivers.js'
+
+describe.each(drivers)('cleanupPrefix on $name', (driver) => {
+  let db: Database
+  let run: RunContext
+  const schema = `cleanup_${randomBytes(4).toString('hex')}`
+
+  beforeAll(async () => {
+    db = await driver.open()
+    run = await createRun({ db })
+    await db.execute(`create schema ${schema}`)
+    await db.execute(`create table ${schema}.parent (id text primary key)`)
+    await db.execute(
+      `create table ${schema}.note (id bigserial primary key, parent_id text references ${schema}.parent (id))`,
+    )
+    await db.execute(
+      `create table ${schema}.pin (id bigserial primary key, parent_id text not null references ${schema}.parent (id) on delete restrict)`,
+    )
+  })
+
+  afterAll(async () => {
+    if (run) await deleteByPrefix(db, run.runPrefix)
+    await db?.execute(`drop schema if exists ${schema} cascade`)
+    await db?.close()
+  })
+
+  it('deletes what a scope made, the activity the app wrote for it, and nothing else', async () => {
+    const scope = run.scope('books a lesson')
+    const other = run.scope('another test')
+    const f = scope.bind(factories)
+    const parent = await f.users.create()
+    await f.sessions.createList(2, { userId: parent })
+    const bookings = await f.bookings.createList(3, { parentId: parent })
+    // The app under test writes activity with plain SQL: no factory, no tag.
+    for (const userId of [parent.id, bookings[0]!.instructorId]) {
+      await db.execute('insert into activity (user_id, action) values ($1, $2)', [userId, 'signed in'])
+    }
+    const kept = await other.bind(factories).bookings.create()
+    const report = await cleanupPrefix(db, scope.prefix)
+    expect(report.deleted).toEqual({
+      'public.users': 4,
+      'public.sessions': 2,
+      'public.bookings': 3,
+      'public.activity': 2,
+    })
+    expect(report.total).toBe(11)
+    expect(report.mode).toBe('single')
+    const [left] = await db.execute<{ n: number }>(
+      `select (select count(*) from users where id like $1) + (select count(*) from bookings where id like $1)
+        + (select count(*) from activity where user_id like $1) as n`,
+      [`${scope.prefix}%`],
+    )
+    expect(Number(left?.n)).toBe(0)
+    const [still] = await db.execute<{ id: string }>('select id from bookings where id = $1', [kept.id])
+    expect(still?.id).toBe(kept.id)
+  })
+
+  it('is idempotent: a second cleanup deletes nothing and does not fail', async () => {
+    const scope = run.scope('twice')
+    await scope.bind(factories).bookings.create()
+    expect((await cleanupPrefix(db, scope.prefix)).total).toBe(3)
+    expect(await cleanupPrefix(db, scope.prefix)).toMatchObject({ total: 0, deleted: {} })
+  })
+
+  it('deletes ledger rows that carry no tag', async () => {
+    const scope = run.scope('ledger only')
+    const user = await scope.bind(factories).users.create()
+    const [row] = await db.execute<{ id: number }>(
+      'insert into activity (user_id, action) values ($1, $2) returning id',
+      [user.id, 'x'],
+    )
+    // A second, untagged activity row of a user that is not ours would block the delete: keep ours only.
+    const report = await cleanupPrefix(db, scope.prefix, { keys: new Map([['public.activity', [{ id: row!.id }]]]) })
+    expect(report.deleted).toEqual({ 'public.users': 1, 'public.activity': 1 })
+  })
+
+  describe('a dependent through a nullable foreign key without a tag', () => {
+    const prefix = () => `${run.prefix}9-`
+    const setup = async () => {
+      const id = `${prefix()}${randomBytes(3).toString('hex')}`
+      await db.execute(`insert into ${schema}.parent (id) values ($1)`, [id])
+      const [note] = await db.execute<{ id: string }>(
+        `insert into ${schema}.note (parent_id) values ($1) returning id`,
+        [id],
+      )
+      return { id, noteId: note!.id }
+    }
+    const options = { schemas: [schema] }
+
+    it('fails loudly, naming table, column and row, and deletes nothing', async () => {
+      invalidateSchema(db)
+      const { id, noteId } = await setup()
+      const error = await cleanupPrefix(db, prefix(), options).catch((e: unknown) => e)
+      expect(error).toMatchObject({ name: 'CleanupError', code: 'CLEANUP_NULLABLE_DEPENDENT' })
+      expect((error as Error).message).toContain(`${schema}.note.parent_id references a row this cleanup owns`)
+      expect((error as Error).message).toContain(`"id":${noteId}`)
+      expect((error as Error).message).toContain(`nullableDependents: { '${schema}.note': 'detach' }`)
+      const [parent] = await db.execute(`select id from ${schema}.parent where id = $1`, [id])
+      expect(parent).toBeDefined()
+      await db.execute(`delete from ${schema}.note where id = $1`, [noteId])
+      await cleanupPrefix(db, prefix(), options)
+    })
+
+    it('detaches the reference when the config says detach', async () => {
+      const { id, noteId } = await setup()
+      const report = await cleanupPrefix(db, prefix(), {
+        ...options,
+        nullableDependents: { [`${schema}.note`]: 'detach' },
+      })
+      expect(report.deleted).toEqual({ [`${schema}.parent`]: 1 })
+      const [note] = await db.execute<{ parent_id: string | null }>(
+        `select parent_id from ${schema}.note where id = $1`,
+        [noteId],
+      )
+      expect(note).toEqual({ parent_id: null })
+      expect(await db.execute(`select id from ${schema}.parent where id = $1`, [id])).toEqual([])
+    })
+
+    it('deletes it when the config says delete', async () => {
+      await setup()
+      const report = await cleanupPrefix(db, prefix(), {
+        ...options,
+        nullableDependents: { [`${schema}.note`]: 'delete' },
+      })
+      expect(report.deleted).toEqual({ [`${schema}.parent`]: 1, [`${schema}.note`]: 1 })
+    })
+  })
+
+  it('falls back to ordered statements for RESTRICT foreign keys, children first', async () => {
+    const prefix = `${run.prefix}8-`
+    await db.execute(`insert into ${schema}.parent (id) values ($1)`, [`${prefix}p`])
+    await db.execute(`insert into ${schema}.pin (parent_id) values ($1), ($1)`, [`${prefix}p`])
+    const report = await cleanupPrefix(db, prefix, { schemas: [schema] })
+    expect(report).toMatchObject({ mode: 'ordered', deleted: { [`${schema}.parent`]: 1, [`${schema}.pin`]: 2 } })
+  })
+
+  it('is refused by the guard in production', async () => {
+    const scope = run.scope('guarded')
+    await expect(cleanupPrefix(db, scope.prefix, { guard: { env: { NODE_ENV: 'production' } } })).rejects.toMatchObject(
+      {
+        code: 'GUARD_PRODUCTION',
+      },
+    )
+  })
+
+  it('rejects prefixes shorter than a run tag', async () => {
+    await expect(cleanupPrefix(db, 'a-')).rejects.toMatchObject({ code: 'PREFIX_INVALID' })
+    await expect(cleanupPrefix(db, run.runTag)).rejects.toMatchObject({ code: 'PREFIX_INVALID' })
+  })
+})
