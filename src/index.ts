@@ -20,7 +20,15 @@ export {
   parseRunTag,
 } from './ids/index.js'
 export type { DecodedId, IdSource } from './ids/index.js'
-export { createRun, detectEnvironment, RunContext, TestScope } from './run/index.js'
+export { detectEnvironment, RunContext, TestScope } from './run/index.js'
+export { cleanupPrefix, cleanupRun, createRun } from './cleanup/index.js'
+export type {
+  CleanupOptions,
+  CleanupReport,
+  NullableDependentRule,
+  RunCleanupOptions,
+  RunOptions,
+} from './cleanup/index.js'
 export type { Bindable, BoundMap, DatabaseLike, DrizzleDatabase, LedgerEntry } from './run/index.js'
 export { connect, defaultDataDir, ensureSchema, rowsOf, startEmbedded } from './db/index.js'
 export type {

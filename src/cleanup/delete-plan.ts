@@ -39,6 +39,21 @@ export interface CleanupPlan {
   deletes: Statement[]
 }
 
+/** Parameters of one statement: the LIKE pattern becomes a parameter only where a statement uses it. */
+class Params {
+  readonly values: unknown[] = []
+  #pattern: string | undefined
+  constructor(private readonly likePattern: string) {}
+  pattern(): string {
+    if (this.#pattern === undefined) this.#pattern = this.add(this.likePattern)
+    return this.#pattern
+  }
+  add(value: unknown): string {
+    this.values.push(value)
+    return `$${this.values.length}`
+  }
+}
+
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`
 const qTable = (t: TableSchema) => `${q(t.schema)}.${q(t.table)}`
 const tuple = (alias: string, columns: readonly string[]) =>
@@ -127,23 +142,23 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
   for (const name of [...closure].sort()) visit(name, [])
 
   // Each statement has its own parameters: $1 is the prefix, key lists follow.
-  const seedPredicate = (name: string, alias: string, params: unknown[]): string[] => {
-    // LIKE with the escaped prefix ($1) is exact and can use a text_pattern_ops (or C collation) index.
-    const parts = (seeds.tagColumns.get(name) ?? []).map((c) => `${alias}.${q(c)} like $1 escape '\\'`)
+  const seedPredicate = (name: string, alias: string, params: Params): string[] => {
+    // LIKE with the escaped prefix is exact and can use a text_pattern_ops (or C collation) index.
+    const parts = (seeds.tagColumns.get(name) ?? []).map((c) => `${alias}.${q(c)} like ${params.pattern()} escape '\\'`)
     const keys = seeds.keys.get(name)
     const t = table(name)
     if (keys !== undefined && keys.length > 0 && t.primaryKey.length > 0) {
-      params.push(JSON.stringify(keys))
+      const json = params.add(JSON.stringify(keys))
       const types = t.primaryKey.map((c) => `${q(c)} ${t.columns.find((col) => col.name === c)!.type}`)
       parts.push(
-        `${tuple(alias, t.primaryKey)} in (select ${t.primaryKey.map(q).join(', ')} from json_to_recordset($${params.length}::json) as k(${types.join(', ')}))`,
+        `${tuple(alias, t.primaryKey)} in (select ${t.primaryKey.map(q).join(', ')} from json_to_recordset(${json}::json) as k(${types.join(', ')}))`,
       )
     }
     return parts
   }
   // The owned-rows predicate of a table before anything is deleted (parents still present).
   let depth = 0
-  const ownedPredicate = (name: string, alias: string, params: unknown[]): string => {
+  const ownedPredicate = (name: string, alias: string, params: Params): string => {
     const parts = seedPredicate(name, alias, params)
     for (const fk of owners.get(name) ?? []) {
       const parentAlias = `p${++depth}`
@@ -159,19 +174,19 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
   for (const fk of nullable) {
     if (!closure.has(fk.refTable)) continue
     const child = table(fk.table)
-    const params: unknown[] = [pattern]
+    const params = new Params(pattern)
     const parentOwned = `select ${fk.refColumns.map((c) => `p.${q(c)}`).join(', ')} from ${qTable(table(fk.refTable))} as p where ${ownedPredicate(fk.refTable, 'p', params)}`
     const childOwned = closure.has(fk.table) ? ownedPredicate(fk.table, 'c', params) : 'false'
     const where = `${tuple('c', fk.columns)} in (${parentOwned}) and not ${childOwned}`
     if ((options.nullableDependents?.[fk.table] ?? 'fail') === 'detach') {
       detaches.push({
         text: `update ${qTable(child)} as c set ${fk.columns.map((col) => `${q(col)} = null`).join(', ')} where ${where}`,
-        params,
+        params: params.values,
       })
     } else {
       checks.push({
         text: `select ${literal(fk.table)} as "table", ${literal(fk.columns.join(', '))} as "column", ${literal(fk.name)} as "constraint", row_to_json(c)::text as "row" from ${qTable(child)} as c where ${where} limit 5`,
-        params,
+        params: params.values,
       })
     }
   }
@@ -179,7 +194,7 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
   const restrict = [...owners.values()].flat().some((fk) => fk.onDelete === 'restrict')
   const deletes: Statement[] = []
   if (!restrict) {
-    const params: unknown[] = [pattern]
+    const params = new Params(pattern)
     const ctes = order.map((name, i) => {
       const t = table(name)
       const returned = new Set<string>(t.primaryKey)
@@ -195,12 +210,12 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
       return `d${i} as (delete from ${qTable(t)} as t where ${parts.length ? parts.join(' or ') : 'false'} returning ${returning})`
     })
     const counts = order.map((name, i) => `select ${literal(name)} as "table", count(*)::int as "deleted" from d${i}`)
-    deletes.push({ text: `with ${ctes.join(',\n')}\n${counts.join(' union all ')}`, params })
+    deletes.push({ text: `with ${ctes.join(',\n')}\n${counts.join(' union all ')}`, params: params.values })
   } else {
     for (const name of [...order].reverse()) {
-      const params: unknown[] = [pattern]
+      const params = new Params(pattern)
       const text = `with d as (delete from ${qTable(table(name))} as t where ${ownedPredicate(name, 't', params)} returning 1) select ${literal(name)} as "table", count(*)::int as "deleted" from d`
-      deletes.push({ text, params })
+      deletes.push({ text, params: params.values })
     }
   }
   return { mode: restrict ? 'ordered' : 'single', tables: order, checks, detaches, deletes }

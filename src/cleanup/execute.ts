@@ -4,21 +4,10 @@ import type { Database, RawExecute } from '../db/database.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
+import type { CleanupReport } from '../run/cleanup-contract.js'
 import { planCleanup, type CleanupPlan, type NullableDependentRule } from './delete-plan.js'
 
-/** What one cleanup deleted. */
-export interface CleanupReport {
-  prefix: string
-  /** Rows deleted per table (`public.users` → 3); tables with none are left out. */
-  deleted: Record<string, number>
-  total: number
-  durationMs: number
-  /** SQL statements sent (1 for the single-statement path). */
-  statements: number
-  mode: CleanupPlan['mode']
-  /** 1, or more when a deadlock or serialization failure was retried. */
-  attempts: number
-}
+export type { CleanupReport }
 
 export interface CleanupOptions {
   /** Table (`public.users`) → columns carrying tags, besides every table's text primary key. */

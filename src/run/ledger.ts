@@ -24,9 +24,33 @@ export interface LedgerEntry {
 /** Rows recorded by one scope (or one run context), in insertion order. */
 export class Ledger {
   readonly #entries: LedgerEntry[] = []
+  readonly #parent: Ledger | undefined
+
+  /** A scope's ledger forwards to its run's, so the run knows every row its scopes made. */
+  constructor(parent?: Ledger) {
+    this.#parent = parent
+  }
 
   record(entries: LedgerEntry[]): void {
     for (const entry of entries) this.#entries.push(entry)
+    this.#parent?.record(entries)
+  }
+
+  /** Primary keys of rows that carry no tag, per table (what a prefix cannot find). */
+  untaggedKeys(): Map<string, Record<string, unknown>[]> {
+    const out = new Map<string, Record<string, unknown>[]>()
+    for (const entry of this.#entries) {
+      if (entry.tag === null) out.set(entry.table, [...(out.get(entry.table) ?? []), entry.key])
+    }
+    return out
+  }
+
+  /** Columns that carried the run's tag, per table (tag columns learnt from inserts). */
+  tagColumns(): Record<string, string[]> {
+    const out: Record<string, Set<string>> = {}
+    for (const entry of this.#entries)
+      for (const column of entry.tagColumns) (out[entry.table] ??= new Set()).add(column)
+    return Object.fromEntries(Object.entries(out).map(([table, columns]) => [table, [...columns]]))
   }
 
   get entries(): readonly LedgerEntry[] {

@@ -5,6 +5,8 @@ import { createRunTag, parseRunTag, randomNonce } from '../ids/run-tag.js'
 import { checkIndexOption, detectEnvironment, type RunnerKind } from './environment.js'
 import { drizzleOf, type DatabaseLike, type DrizzleDatabase } from './database-like.js'
 import { claimProcessSlot, defaultStateDir } from './process-claim.js'
+import { noCleaner, type CleanupReport, type RunCleaner } from './cleanup-contract.js'
+import { Ledger } from './ledger.js'
 import { checkSeed, deriveSeed, seedFromEnv } from './seed.js'
 import { TestScope } from './test-scope.js'
 
@@ -66,6 +68,10 @@ export class RunContext implements IdSource {
   readonly db: DrizzleDatabase | null
   /** Seed forced for every scope (`LEAKLESS_SEED`), or null to derive one per scope. */
   readonly fixedSeed: number | null
+  /** Every row the factories of this context's scopes inserted. */
+  readonly ledger = new Ledger()
+  /** @internal attached by the public `createRun` when the run has a database */
+  cleaner: RunCleaner | null = null
   #scopes = 0
   #outside: TestScope | undefined
 
@@ -119,6 +125,12 @@ export class RunContext implements IdSource {
     return (this.#outside ??= new TestScope(this, 0, '(outside tests)', this.fixedSeed ?? deriveSeed(this.runTag, '')))
   }
 
+  /** Deletes everything this worker's context owns (all its scopes, and scope 0). */
+  cleanup(): Promise<CleanupReport> {
+    if (this.cleaner === null) return Promise.reject(noCleaner('run.cleanup()'))
+    return this.cleaner.cleanPrefix(this.prefix, this.ledger)
+  }
+
   /** An id outside any test (scope 0), e.g. for data shared by a whole worker. */
   id(label?: string): string {
     return this.outside.id(label)
@@ -133,15 +145,8 @@ export class RunContext implements IdSource {
   }
 }
 
-/**
- * Creates the run context of this worker process.
- *
- * @example
- * const run = await createRun()
- * const t = run.scope('books a lesson')
- * t.email('parent') // '<run>-w0p4242x…-1-10.parent@example.test'
- */
-export async function createRun(options: CreateRunOptions = {}): Promise<RunContext> {
+/** @internal The run context alone (no cleanup); the public `createRun` adds the database's cleanup. */
+export async function createRunContext(options: CreateRunOptions = {}): Promise<RunContext> {
   return createRunSync(options)
 }
 

@@ -3,6 +3,7 @@ import { faker as englishFaker } from '@faker-js/faker/locale/en'
 import { encodeScope } from '../ids/id-format.js'
 import { IdIssuer, type IdSource } from '../ids/issuer.js'
 import type { DrizzleDatabase } from './database-like.js'
+import { noCleaner, type CleanupReport } from './cleanup-contract.js'
 import { Ledger, type LedgerEntry } from './ledger.js'
 import type { RunContext } from './run-context.js'
 
@@ -29,7 +30,7 @@ export class TestScope implements IdSource {
   /** Faker seed of this scope: derived from run tag and name, or `LEAKLESS_SEED`. */
   readonly seed: number
   /** Every row this scope's factories inserted. */
-  readonly ledger = new Ledger()
+  readonly ledger: Ledger
   readonly #ids: IdIssuer
   readonly #sequences = new Map<string, number>()
   #faker: Faker | undefined
@@ -40,6 +41,7 @@ export class TestScope implements IdSource {
     this.number = number
     this.name = name
     this.seed = seed
+    this.ledger = new Ledger(run.ledger)
     this.#ids = new IdIssuer(`${run.prefix}${encodeScope(number)}-`)
   }
 
@@ -82,6 +84,15 @@ export class TestScope implements IdSource {
 
   slug(label?: string): string {
     return this.#ids.slug(label)
+  }
+
+  /**
+   * Deletes everything this test owns: rows whose tag columns start with {@link prefix}, the rows its
+   * factories recorded, and the dependents that cannot exist without them (what the app made for it).
+   */
+  cleanup(): Promise<CleanupReport> {
+    if (this.run.cleaner === null) return Promise.reject(noCleaner('scope.cleanup()'))
+    return this.run.cleaner.cleanPrefix(this.prefix, this.ledger)
   }
 
   /** Next value of a per-scope sequence (0, 1, 2, …); never shared with another scope or process. */

@@ -1,24 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { createRun, type RunContext } from '../../src/index.js'
-import { cleanupPrefix } from '../../src/cleanup/index.js'
+import { bigserial, integer, pgSchema } from 'drizzle-orm/pg-core'
+import { cleanupPrefix, cleanupRun, createRun, defineFactory, type RunContext } from '../../src/index.js'
 import { invalidateSchema, type Database } from '../../src/db/index.js'
 import { factories } from '../../factories/index.js'
 import { deleteByPrefix, drivers } from './drivers.js'
 
-describe.each(drivers)('cleanupPrefix on $name', (driver) => {
+const counterTable = (schema: string) =>
+  pgSchema(schema).table('counter', { id: bigserial('id', { mode: 'number' }).primaryKey(), n: integer('n').notNull() })
+
+describe.each(drivers)('cleanup on $name', (driver) => {
   let db: Database
   let run: RunContext
+  let counters: ReturnType<typeof counterTable>
   const schema = `cleanup_${randomBytes(4).toString('hex')}`
 
   beforeAll(async () => {
     db = await driver.open()
-    run = await createRun({ db })
     await db.execute(`create schema ${schema}`)
     await db.execute(`create table ${schema}.parent (id text primary key)`)
+    await db.execute(`create table ${schema}.counter (id bigserial primary key, n int not null)`)
     await db.execute(
       `create table ${schema}.note (id bigserial primary key, parent_id text references ${schema}.parent (id))`,
     )
+    counters = counterTable(schema)
+    run = await createRun({ db, cleanup: { schemas: ['public', schema] } })
     await db.execute(
       `create table ${schema}.pin (id bigserial primary key, parent_id text not null references ${schema}.parent (id) on delete restrict)`,
     )
@@ -31,8 +37,9 @@ describe.each(drivers)('cleanupPrefix on $name', (driver) => {
   })
 
   it('deletes what a scope made, the activity the app wrote for it, and nothing else', async () => {
-    const scope = run.scope('books a lesson')
-    const other = run.scope('another test')
+    const publicOnly = await createRun({ db, runTag: run.runTag })
+    const scope = publicOnly.scope('books a lesson')
+    const other = publicOnly.scope('another test')
     const f = scope.bind(factories)
     const parent = await f.users.create()
     await f.sessions.createList(2, { userId: parent })
@@ -42,7 +49,7 @@ describe.each(drivers)('cleanupPrefix on $name', (driver) => {
       await db.execute('insert into activity (user_id, action) values ($1, $2)', [userId, 'signed in'])
     }
     const kept = await other.bind(factories).bookings.create()
-    const report = await cleanupPrefix(db, scope.prefix)
+    const report = await scope.cleanup()
     expect(report.deleted).toEqual({
       'public.users': 4,
       'public.sessions': 2,
@@ -64,8 +71,32 @@ describe.each(drivers)('cleanupPrefix on $name', (driver) => {
   it('is idempotent: a second cleanup deletes nothing and does not fail', async () => {
     const scope = run.scope('twice')
     await scope.bind(factories).bookings.create()
-    expect((await cleanupPrefix(db, scope.prefix)).total).toBe(3)
-    expect(await cleanupPrefix(db, scope.prefix)).toMatchObject({ total: 0, deleted: {} })
+    expect((await scope.cleanup()).total).toBe(3)
+    expect(await scope.cleanup()).toMatchObject({ total: 0, deleted: {} })
+  })
+
+  it('run.cleanup() deletes every scope of the worker; cleanupRun(tag) the whole run', async () => {
+    const worker = await createRun({ db, runTag: run.runTag })
+    const sibling = await createRun({ db, runTag: run.runTag })
+    await worker.scope('a').bind(factories).users.create()
+    await worker.scope('b').bind(factories).bookings.create()
+    await worker.outside.bind(factories).users.create()
+    const siblingUser = await sibling.scope('c').bind(factories).users.create()
+    expect(await worker.cleanup()).toMatchObject({ prefix: worker.prefix, total: 5 })
+    const [left] = await db.execute('select id from users where id = $1', [siblingUser.id])
+    expect(left).toBeDefined()
+    expect((await cleanupRun(db, run.runTag)).deleted['public.users']).toBeGreaterThanOrEqual(1)
+    expect(await db.execute('select id from users where id like $1', [`${run.runTag}-%`])).toEqual([])
+  })
+
+  it('cleans rows the ledger recorded without a tag', async () => {
+    const scope = run.scope('untagged')
+    const numbered = defineFactory(counters, () => ({ n: 7 }))
+    const rows = await scope.bind({ numbered }).numbered.createList(2)
+    expect(scope.ledger.entries.map((e) => e.tag)).toEqual([null, null])
+    const report = await scope.cleanup()
+    expect(report.deleted).toEqual({ [`${schema}.counter`]: 2 })
+    expect(await db.execute(`select id from ${schema}.counter where id = any($1)`, [rows.map((r) => r.id)])).toEqual([])
   })
 
   it('deletes ledger rows that carry no tag', async () => {
