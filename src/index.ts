@@ -1,10 +1,13 @@
 export {
   ConfigError,
   ConnectionError,
+  CleanupError,
   FactoryError,
+  GuardError,
   InputError,
   InsertError,
   isLeaklessError,
+  LeakError,
   LeaklessError,
 } from './errors.js'
 export type { LeaklessErrorCode, LeaklessErrorOptions } from './errors.js'
@@ -21,7 +24,10 @@ export {
 } from './ids/index.js'
 export type { DecodedId, IdSource } from './ids/index.js'
 export { detectEnvironment, RunContext, TestScope } from './run/index.js'
-export { cleanupPrefix, cleanupRun, createRun } from './cleanup/index.js'
+export { cleanupPrefix, cleanupRun, createRun, sweep } from './cleanup/index.js'
+export type { SweepOptions, SweepReport } from './cleanup/index.js'
+export { audit, auditToJson, formatAuditReport, leakError } from './audit/index.js'
+export type { AuditJson, AuditOptions, AuditReport, LeakRow } from './audit/index.js'
 export type {
   CleanupOptions,
   CleanupReport,
@@ -54,4 +60,4 @@ export type {
   RowOf,
   TraitDefinition,
 } from './factory/index.js'
-export type { CreateRunOptions, DetectedEnvironment, RunnerKind } from './run/index.js'
+export type { CloseReport, CreateRunOptions, DetectedEnvironment, RunnerKind } from './run/index.js'

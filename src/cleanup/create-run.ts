@@ -1,10 +1,13 @@
+import { audit } from '../audit/audit.js'
 import { connect } from '../db/connect.js'
 import type { Database } from '../db/database.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
-import type { CleanupReport, RunCleaner } from '../run/cleanup-contract.js'
+import type { CleanupReport, CloseReport, RunCleaner } from '../run/cleanup-contract.js'
+import { appendToJournal, removeJournal } from '../run/crash-journal.js'
 import type { Ledger } from '../run/ledger.js'
 import { createRunSync, type CreateRunOptions, type RunContext } from '../run/run-context.js'
 import { cleanupPrefix, type CleanupOptions } from './execute.js'
+import { acquireLease, type Lease } from './lease.js'
 
 /** How cleanup treats this run's database. */
 export type RunCleanupOptions = Pick<
@@ -32,22 +35,47 @@ class Cleaner implements RunCleaner {
     private readonly db: Database,
     private readonly run: RunContext,
     private readonly options: RunCleanupOptions,
+    private readonly lease: Lease | null,
   ) {}
 
-  cleanPrefix(prefix: string, ledger: Ledger): Promise<CleanupReport> {
-    const learnt = this.run.ledger.tagColumns()
-    const declared = this.options.tagColumns ?? {}
-    const tagColumns: Record<string, string[]> = { ...learnt }
-    for (const [table, columns] of Object.entries(declared)) {
-      tagColumns[table] = [...new Set([...(learnt[table] ?? []), ...columns])]
+  async cleanPrefix(prefix: string, ledger: Ledger): Promise<CleanupReport> {
+    const untagged = ledger.untaggedLive()
+    const report = await cleanupPrefix(this.db, prefix, {
+      ...this.options,
+      learntTagColumns: this.run.ledger.tagColumns(),
+      keys: ledger.untaggedKeys(),
+    })
+    // Deleted now: keep the crash journal to the untagged rows that still exist.
+    ledger.markDeleted(untagged)
+    if (untagged.length > 0) {
+      const { stateDir, runTag, processField } = this.run
+      removeJournal(stateDir, runTag, processField)
+      appendToJournal(stateDir, runTag, processField, this.run.ledger.untaggedLive())
     }
-    return cleanupPrefix(this.db, prefix, { ...this.options, tagColumns, keys: ledger.untaggedKeys() })
+    return report
+  }
+
+  async close(): Promise<CloseReport> {
+    try {
+      const cleanup = await this.cleanPrefix(this.run.prefix, this.run.ledger)
+      const report = await audit({
+        db: this.db,
+        prefix: this.run.prefix,
+        ledger: this.run.ledger.entries,
+        ...(this.options.tagColumns ? { tagColumns: this.options.tagColumns } : {}),
+        ...(this.options.schemas ? { schemas: this.options.schemas } : {}),
+      })
+      return { cleanup, audit: report }
+    } finally {
+      await this.lease?.release()
+    }
   }
 }
 
 /**
  * Creates the run context of this worker process. With a database, `scope.cleanup()` and
- * `run.cleanup()` delete what the test (or the worker) owns.
+ * `run.cleanup()` delete what the test (or the worker) owns, the run holds a lease that keeps the
+ * sweep away from its rows while it lives, and `run.close()` cleans up and audits.
  *
  * @example
  * const run = await createRun({ db: await connect() })
@@ -59,7 +87,10 @@ export async function createRun(options: RunOptions = {}): Promise<RunContext> {
   const { db, cleanup, ...rest } = options
   const database = db === undefined ? undefined : isDatabaseHandle(db) ? db : await connect({ db })
   const run = createRunSync({ ...rest, ...(database ? { db: database } : {}) })
-  if (database !== undefined) run.cleaner = new Cleaner(database, run, cleanup ?? {})
+  if (database !== undefined) {
+    const lease = await acquireLease(database, run.prefix)
+    run.cleaner = new Cleaner(database, run, cleanup ?? {}, lease)
+  }
   return run
 }
 

@@ -1,6 +1,7 @@
 import { CleanupError, isLeaklessError } from '../errors.js'
 import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import type { Database, RawExecute } from '../db/database.js'
+import { CONNECTION_LOCK_TIMEOUT_MS } from '../db/connect.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
@@ -12,6 +13,11 @@ export type { CleanupReport }
 export interface CleanupOptions {
   /** Table (`public.users`) → columns carrying tags, besides every table's text primary key. */
   tagColumns?: Readonly<Record<string, readonly string[]>>
+  /**
+   * Tag columns learnt from factory inserts. Foreign-key columns among them are ignored: a row is owned
+   * through a foreign key only by the dependent rules (NOT NULL / CASCADE), never by its value alone.
+   */
+  learntTagColumns?: Readonly<Record<string, readonly string[]>>
   /** Primary keys of ledger rows per table (rows that carry no tag). */
   keys?: ReadonlyMap<string, readonly Record<string, unknown>[]>
   /** Rows referencing owned rows through a nullable FK without a tag: `fail` (default), `detach` or `delete`, per table. */
@@ -57,12 +63,21 @@ export async function cleanupPrefix(
   const started = performance.now()
   await assertSafeTarget(db, options.guard)
   const graph = await cachedSchema(db, options.schemas ? { schemas: options.schemas } : {})
+  const declared: Record<string, string[]> = {}
+  for (const [table, columns] of Object.entries(options.learntTagColumns ?? {})) {
+    const fkColumns = new Set(graph.foreignKeys.filter((fk) => fk.table === table).flatMap((fk) => fk.columns))
+    const own = columns.filter((column) => !fkColumns.has(column))
+    if (own.length > 0 && graph.tables.has(table)) declared[table] = own
+  }
+  for (const [table, columns] of Object.entries(options.tagColumns ?? {})) {
+    declared[table] = [...new Set([...(declared[table] ?? []), ...columns])]
+  }
   const plan = planCleanup(
     graph,
-    { prefix, tagColumns: tagColumnsOf(graph, options.tagColumns), keys: options.keys ?? new Map() },
+    { prefix, tagColumns: tagColumnsOf(graph, declared), keys: options.keys ?? new Map() },
     options.nullableDependents ? { nullableDependents: options.nullableDependents } : {},
   )
-  const lockTimeoutMs = options.lockTimeoutMs ?? 5000
+  const lockTimeoutMs = options.lockTimeoutMs ?? CONNECTION_LOCK_TIMEOUT_MS
   const retries = options.retries ?? 3
   for (let attempt = 1; ; attempt++) {
     try {
@@ -95,8 +110,14 @@ async function executePlan(
     for (const row of rows) if (row.deleted > 0) deleted[row.table] = (deleted[row.table] ?? 0) + row.deleted
   }
   // One statement is atomic on its own: one round trip on connections connect() opened (they carry
-  // lock_timeout and asynchronous commit already).
-  if (db.source !== 'drizzle' && plan.checks.length === 0 && plan.detaches.length === 0 && plan.deletes.length === 1) {
+  // lock_timeout and asynchronous commit already), unless another lock timeout was asked for.
+  if (
+    db.source !== 'drizzle' &&
+    lockTimeoutMs === CONNECTION_LOCK_TIMEOUT_MS &&
+    plan.checks.length === 0 &&
+    plan.detaches.length === 0 &&
+    plan.deletes.length === 1
+  ) {
     const [statement] = plan.deletes
     add(await db.execute<{ table: string; deleted: number }>(statement!.text, statement!.params))
     return { deleted, statements: 1 }

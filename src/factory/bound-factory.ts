@@ -5,6 +5,7 @@ import type { Attributes, FactoryState } from './factory-state.js'
 import { toInsertError } from './insert-error.js'
 import { compileInsert, executeInsert } from './insert-statement.js'
 import { rawQueryOf } from '../run/database-like.js'
+import { appendToJournal } from '../run/crash-journal.js'
 import { isRef, makeRef, type Ref, type Referable } from './ref.js'
 import { tableInfo, type TableInfo } from './table-info.js'
 import type { AnyTable, FactoryContext, InsertOf, Overrides, RowOf } from './types.js'
@@ -210,7 +211,12 @@ export async function createRows(
     } catch (error) {
       throw toInsertError(error, state.name, info.qualifiedName)
     }
-    scope.ledger.record(ledgerEntries(state, info, scope, returned, caller))
+    const entries = ledgerEntries(state, info, scope, returned, caller)
+    scope.ledger.record(entries)
+    // Rows no tag marks are journaled on disk, so the sweep can remove them after a crash.
+    if (entries.some((entry) => entry.tag === null)) {
+      appendToJournal(scope.run.stateDir, scope.run.runTag, scope.run.processField, entries)
+    }
     for (const row of returned) created.push(row)
   }
   for (const hook of state.afterCreate) {

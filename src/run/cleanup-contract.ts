@@ -22,6 +22,15 @@ export interface CleanupReport {
 export interface RunCleaner {
   /** Deletes what `prefix` owns, with the ledger's untagged rows. */
   cleanPrefix(prefix: string, ledger: Ledger): Promise<CleanupReport>
+  /** Worker cleanup, then the worker's leak audit; releases the run's lease. */
+  close(): Promise<CloseReport>
+}
+
+/** What `run.close()` did: the worker's cleanup and the audit after it. */
+export interface CloseReport {
+  cleanup: CleanupReport
+  /** The leak audit of the worker's prefix after cleanup (`clean`, `rows`, … of `audit()`). */
+  audit: { prefix: string; clean: boolean; rows: readonly object[]; tables: Record<string, number> }
 }
 
 export function noCleaner(what: string): CleanupError {

@@ -21,6 +21,9 @@ export interface LedgerEntry {
   at: Date
 }
 
+// Entries a cleanup deleted; shared by a scope's ledger and its run's, which hold the same objects.
+const deleted = new WeakSet<LedgerEntry>()
+
 /** Rows recorded by one scope (or one run context), in insertion order. */
 export class Ledger {
   readonly #entries: LedgerEntry[] = []
@@ -36,12 +39,23 @@ export class Ledger {
     this.#parent?.record(entries)
   }
 
-  /** Primary keys of rows that carry no tag, per table (what a prefix cannot find). */
+  /**
+   * Marks entries as deleted by a cleanup (here and in the parent ledger): their keys are not sent
+   * again, so a key reused later by someone else's row is never deleted by an old ledger entry.
+   */
+  markDeleted(entries: Iterable<LedgerEntry>): void {
+    for (const entry of entries) deleted.add(entry)
+  }
+
+  /** Untagged entries not deleted yet (what the crash journal must keep). */
+  untaggedLive(): LedgerEntry[] {
+    return this.#entries.filter((entry) => entry.tag === null && !deleted.has(entry))
+  }
+
+  /** Primary keys of rows that carry no tag and were not deleted yet, per table (what a prefix cannot find). */
   untaggedKeys(): Map<string, Record<string, unknown>[]> {
     const out = new Map<string, Record<string, unknown>[]>()
-    for (const entry of this.#entries) {
-      if (entry.tag === null) out.set(entry.table, [...(out.get(entry.table) ?? []), entry.key])
-    }
+    for (const entry of this.untaggedLive()) out.set(entry.table, [...(out.get(entry.table) ?? []), entry.key])
     return out
   }
 

@@ -5,7 +5,7 @@ import { createRunTag, parseRunTag, randomNonce } from '../ids/run-tag.js'
 import { checkIndexOption, detectEnvironment, type RunnerKind } from './environment.js'
 import { drizzleOf, type DatabaseLike, type DrizzleDatabase } from './database-like.js'
 import { claimProcessSlot, defaultStateDir } from './process-claim.js'
-import { noCleaner, type CleanupReport, type RunCleaner } from './cleanup-contract.js'
+import { noCleaner, type CleanupReport, type CloseReport, type RunCleaner } from './cleanup-contract.js'
 import { Ledger } from './ledger.js'
 import { checkSeed, deriveSeed, seedFromEnv } from './seed.js'
 import { TestScope } from './test-scope.js'
@@ -64,6 +64,8 @@ export class RunContext implements IdSource {
   /** Prefix of every id of this context: `<runTag>-<process>-`. */
   readonly prefix: string
   readonly emailDomain: string
+  /** Directory of the run's process claims and crash journals. */
+  readonly stateDir: string
   /** The drizzle database factories insert into; null for a run without one (build only). */
   readonly db: DrizzleDatabase | null
   /** Seed forced for every scope (`LEAKLESS_SEED`), or null to derive one per scope. */
@@ -85,6 +87,7 @@ export class RunContext implements IdSource {
     reuse: number
     nonce: string
     emailDomain: string
+    stateDir: string
     db: DrizzleDatabase | null
     fixedSeed: number | null
   }) {
@@ -96,6 +99,7 @@ export class RunContext implements IdSource {
     this.reuse = fields.reuse
     this.nonce = fields.nonce
     this.emailDomain = fields.emailDomain
+    this.stateDir = fields.stateDir
     this.db = fields.db
     this.fixedSeed = fields.fixedSeed
     this.processField = encodeProcessField(fields)
@@ -123,6 +127,15 @@ export class RunContext implements IdSource {
   /** Scope 0: ids, factories and rows that belong to the worker rather than to one test. */
   get outside(): TestScope {
     return (this.#outside ??= new TestScope(this, 0, '(outside tests)', this.fixedSeed ?? deriveSeed(this.runTag, '')))
+  }
+
+  /**
+   * Ends the worker's part of the run: deletes what it still owns, audits its prefix for leaks and
+   * releases its lease. The report's `audit.clean` is false when rows were left.
+   */
+  close(): Promise<CloseReport> {
+    if (this.cleaner === null) return Promise.reject(noCleaner('run.close()'))
+    return this.cleaner.close()
   }
 
   /** Deletes everything this worker's context owns (all its scopes, and scope 0). */
@@ -169,7 +182,8 @@ export function createRunSync(options: CreateRunOptions = {}): RunContext {
   const pid = options.pid === undefined ? process.pid : checkIndexOption('PID_INVALID', 'pid', options.pid, 1)
   const emailDomain = normaliseDomain(options.emailDomain ?? DEFAULT_EMAIL_DOMAIN)
   const key = processClaimKey({ shard, worker, pid })
-  const reuse = claimProcessSlot(options.stateDir ?? defaultStateDir(env), runTag, key, { pid: process.pid })
+  const stateDir = options.stateDir ?? defaultStateDir(env)
+  const reuse = claimProcessSlot(stateDir, runTag, key, { pid: process.pid })
   return new RunContext({
     runTag,
     runner: options.runner ?? detected.runner,
@@ -179,6 +193,7 @@ export function createRunSync(options: CreateRunOptions = {}): RunContext {
     reuse,
     nonce: randomNonce(),
     emailDomain,
+    stateDir,
     db: options.db === undefined ? null : drizzleOf(options.db),
     fixedSeed: options.seed === undefined ? seedFromEnv(env) : checkSeed(options.seed),
   })

@@ -171,6 +171,33 @@ describe.each(drivers)('cleanup on $name', (driver) => {
     expect(report).toMatchObject({ mode: 'ordered', deleted: { [`${schema}.parent`]: 1, [`${schema}.pin`]: 2 } })
   })
 
+  if (driver.name === 'postgres')
+    it('waits at most lockTimeoutMs for a lock another session holds, deletes nothing, and the next cleanup finishes', async () => {
+      const scope = run.scope('locked')
+      const user = await scope.bind(factories).users.create()
+      await scope.bind(factories).sessions.create({ userId: user })
+      let release!: () => void
+      const held = new Promise<void>((done) => (release = done))
+      let locked!: () => void
+      const isLocked = new Promise<void>((done) => (locked = done))
+      const holder = db.transaction(async (exec) => {
+        await exec('select id from users where id = $1 for update', [user.id])
+        locked()
+        await held
+      })
+      await isLocked
+      const started = Date.now()
+      const error = await cleanupPrefix(db, scope.prefix, { lockTimeoutMs: 200 }).catch((e: unknown) => e)
+      expect(Date.now() - started).toBeLessThan(3000)
+      expect(error).toMatchObject({ name: 'CleanupError', code: 'CLEANUP_LOCK_TIMEOUT' })
+      expect((error as Error).message).toContain('nothing was deleted')
+      const [session] = await db.execute('select id from sessions where user_id = $1', [user.id])
+      expect(session).toBeDefined() // all or nothing: the sessions were not deleted either
+      release()
+      await holder
+      expect((await scope.cleanup()).deleted).toEqual({ 'public.users': 1, 'public.sessions': 1 })
+    })
+
   it('is refused by the guard in production', async () => {
     const scope = run.scope('guarded')
     await expect(cleanupPrefix(db, scope.prefix, { guard: { env: { NODE_ENV: 'production' } } })).rejects.toMatchObject(

@@ -27,7 +27,13 @@ export const drivers: DriverCase[] = [
     open: (logger) => connect(logger ? { logger } : {}),
     async openCounting(onStatement) {
       // postgres.js calls `debug` for every query it sends.
-      const client = postgres(databaseUrl(), { onnotice: () => {}, debug: (_connection, text) => onStatement(text) })
+      const client = postgres(databaseUrl(), {
+        onnotice: () => {},
+        // postgres.js reads pg_type once per new connection for array types: its own query, not ours.
+        debug: (_connection, text) => {
+          if (!/from pg_catalog\.pg_type/.test(text)) onStatement(text)
+        },
+      })
       const db = await connect({ db: drizzlePostgres(client) })
       return { ...db, close: () => client.end() }
     },

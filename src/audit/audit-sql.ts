@@ -1,0 +1,129 @@
+import type { ForeignKey, SchemaGraph, TableSchema } from '../db/schema-graph.js'
+
+/** What the audit starts from in each table. */
+export interface AuditSeeds {
+  /** Table → columns whose values carry tags. */
+  tagColumns: ReadonlyMap<string, readonly string[]>
+  /** Table → primary keys of ledger rows. */
+  keys: ReadonlyMap<string, readonly Record<string, unknown>[]>
+}
+
+/** One SELECT of one table: each result row has `row` (JSON text), `column`, `deep_column`, `keyed` and `via`. */
+export interface AuditQuery {
+  table: TableSchema
+  text: string
+  params: unknown[]
+  /** Foreign keys named in `via`, by constraint name. */
+  owners: Map<string, ForeignKey>
+}
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`
+const qTable = (t: TableSchema) => `${q(t.schema)}.${q(t.table)}`
+const literal = (value: string) => `'${value.replace(/'/g, "''")}'`
+const tuple = (alias: string, columns: readonly string[]) =>
+  columns.length === 1 ? `${alias}.${q(columns[0]!)}` : `(${columns.map((c) => `${alias}.${q(c)}`).join(', ')})`
+
+/** A row cannot exist without its parent through a NOT NULL or ON DELETE CASCADE foreign key. */
+export const owning = (fk: ForeignKey) => !fk.nullable || fk.onDelete === 'cascade'
+
+/**
+ * Builds one query per table that can hold owned rows: tagged rows, ledger rows, their dependents
+ * (recursively, through owning foreign keys) and, when `deep`, rows with any text value starting
+ * with the prefix. `$1` is the escaped LIKE pattern of the prefix.
+ */
+export function buildAuditQueries(
+  graph: SchemaGraph,
+  seeds: AuditSeeds,
+  options: { pattern: string; deep: boolean; limit: number },
+): AuditQuery[] {
+  const closure = new Set([...seeds.tagColumns.keys(), ...seeds.keys.keys()].filter((n) => graph.tables.has(n)))
+  const queue = [...closure]
+  while (queue.length > 0) {
+    const parent = queue.shift()!
+    for (const fk of graph.foreignKeys) {
+      if (fk.refTable !== parent || !owning(fk) || closure.has(fk.table) || !graph.tables.has(fk.table)) continue
+      closure.add(fk.table)
+      queue.push(fk.table)
+    }
+  }
+  const ownersOf = (name: string) =>
+    graph.foreignKeys.filter((fk) => fk.table === name && owning(fk) && closure.has(fk.refTable))
+  const like = (t: TableSchema, alias: string, column: string) => {
+    const textual = t.columns.find((c) => c.name === column)?.textual ?? false
+    return `${alias}.${q(column)}${textual ? '' : '::text'} like $1 escape '\\'`
+  }
+
+  // Parents before their dependents, so a report reads from the leaked row to what hangs off it.
+  const rank = new Map<string, number>()
+  for (let i = 0; i < closure.size; i++) {
+    for (const fk of graph.foreignKeys) {
+      if (!owning(fk) || fk.table === fk.refTable || !closure.has(fk.table) || !closure.has(fk.refTable)) continue
+      rank.set(fk.table, Math.max(rank.get(fk.table) ?? 0, Math.min((rank.get(fk.refTable) ?? 0) + 1, closure.size)))
+    }
+  }
+  const ordered = [...graph.tables.values()].sort(
+    (a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0) || a.name.localeCompare(b.name),
+  )
+
+  const queries: AuditQuery[] = []
+  for (const t of ordered) {
+    // The primary key first: when it carries the tag, it is the column to report.
+    const tagColumns = [...(seeds.tagColumns.get(t.name) ?? [])].sort(
+      (a, b) => Number(!t.primaryKey.includes(a)) - Number(!t.primaryKey.includes(b)),
+    )
+    const deepColumns = options.deep
+      ? t.columns.filter((c) => c.textual && !tagColumns.includes(c.name)).map((c) => c.name)
+      : []
+    if (!closure.has(t.name) && deepColumns.length === 0) continue
+    const params: unknown[] = [options.pattern]
+    let depth = 0
+    const keyParam = new Map<string, number>()
+    const seedParts = (table: TableSchema, alias: string): string[] => {
+      const parts = (seeds.tagColumns.get(table.name) ?? []).map((c) => like(table, alias, c))
+      const keys = seeds.keys.get(table.name)
+      if (keys !== undefined && keys.length > 0 && table.primaryKey.length > 0) {
+        if (!keyParam.has(table.name)) keyParam.set(table.name, params.push(JSON.stringify(keys)))
+        const types = table.primaryKey.map((c) => `${q(c)} ${table.columns.find((col) => col.name === c)!.type}`)
+        parts.push(
+          `${tuple(alias, table.primaryKey)} in (select ${table.primaryKey.map(q).join(', ')} from json_to_recordset($${keyParam.get(table.name)}::json) as k(${types.join(', ')}))`,
+        )
+      }
+      return parts
+    }
+    // Owned rows of a table: seeds, or rows referencing owned rows; a table already on the path is not re-entered.
+    const owned = (name: string, alias: string, path: readonly string[]): string => {
+      const table = graph.tables.get(name)!
+      const parts = seedParts(table, alias)
+      for (const fk of ownersOf(name)) {
+        if (path.includes(fk.refTable)) continue
+        parts.push(dependsOn(fk, alias, [...path, name]))
+      }
+      return parts.length === 0 ? 'false' : `(${parts.join(' or ')})`
+    }
+    const dependsOn = (fk: ForeignKey, alias: string, path: readonly string[]): string => {
+      const p = `p${++depth}`
+      const parent = graph.tables.get(fk.refTable)!
+      return `${tuple(alias, fk.columns)} in (select ${fk.refColumns.map((c) => `${p}.${q(c)}`).join(', ')} from ${qTable(parent)} as ${p} where ${owned(fk.refTable, p, path)})`
+    }
+
+    const tagged = tagColumns.map((c) => like(t, 't', c))
+    const keyed = seedParts(t, 't').slice(tagged.length)
+    const owners = new Map<string, ForeignKey>()
+    const via: string[] = []
+    for (const fk of closure.has(t.name) ? ownersOf(t.name) : []) {
+      if (fk.refTable === t.name) continue
+      owners.set(fk.name, fk)
+      via.push(dependsOn(fk, 't', [t.name]))
+    }
+    const deep = deepColumns.map((c) => like(t, 't', c))
+    const when = (conditions: string[], names: readonly string[]) =>
+      conditions.length === 0
+        ? 'null::text'
+        : `case ${conditions.map((c, i) => `when ${c} then ${literal(names[i]!)}`).join(' ')} end`
+    const where = [...tagged, ...keyed, ...via, ...deep]
+    const order = t.primaryKey.length > 0 ? ` order by ${t.primaryKey.map((c) => `t.${q(c)}`).join(', ')}` : ''
+    const text = `select row_to_json(t)::text as "row", ${when(tagged, tagColumns)} as "column", ${when(deep, deepColumns)} as "deep_column", ${keyed.length > 0 ? keyed[0] : 'false'} as "keyed", ${when(via, [...owners.keys()])} as "via" from ${qTable(t)} as t where ${where.length > 0 ? where.join(' or ') : 'false'}${order} limit ${options.limit + 1}`
+    queries.push({ table: t, text, params, owners })
+  }
+  return queries
+}

@@ -1,0 +1,182 @@
+import { tagColumnsOf } from '../cleanup/execute.js'
+import { cachedSchema } from '../db/introspect.js'
+import type { ForeignKey, SchemaGraph } from '../db/schema-graph.js'
+import { ConfigError, InputError } from '../errors.js'
+import { decodeId } from '../ids/decode.js'
+import { RUN_TAG_PATTERN, SCOPE_PREFIX_PATTERN } from '../ids/id-format.js'
+import { assertOwnedPrefix, likePrefix } from '../ids/sql-prefix.js'
+import type { LedgerEntry } from '../run/ledger.js'
+import { LedgerIndex, ownedEntries } from './attribution.js'
+import { buildAuditQueries } from './audit-sql.js'
+import type { AuditOptions, AuditReport, LeakRow } from './types.js'
+
+interface ResultRow extends Record<string, unknown> {
+  row: string
+  column: string | null
+  deep_column: string | null
+  keyed: boolean
+  via: string | null
+}
+
+/**
+ * Finds every row still owned by a prefix: rows whose tag columns start with it, ledger rows still
+ * present, rows that cannot exist without those (foreign-key dependents), and with `deep` any text
+ * value starting with it. Read-only; names the test and `file:line` behind each row the ledger knows.
+ *
+ * @example
+ * const report = await audit({ db, prefix: scope.prefix, ledger: scope.ledger.entries })
+ * if (!report.clean) throw leakError(report)
+ */
+export async function audit(options: AuditOptions): Promise<AuditReport> {
+  const prefix = resolvePrefix(options)
+  const started = performance.now()
+  const now = options.now ?? new Date()
+  const limit = Math.max(1, Math.floor(options.limit ?? 1000))
+  const fullLedger = options.ledger ?? []
+  const ledger = ownedEntries(fullLedger, prefix)
+  const declared = options.tagColumns ?? {}
+  const schemas = new Set(options.schemas ?? ['public'])
+  for (const name of [...fullLedger.map((e) => e.table), ...Object.keys(declared)]) {
+    if (name.includes('.')) schemas.add(name.slice(0, name.indexOf('.')))
+  }
+  const graph = await cachedSchema(options.db, { schemas: [...schemas] })
+  const tagColumns = tagColumnsOf(graph, mergeTagColumns(graph, declared, fullLedger))
+  const keys = new Map<string, Record<string, unknown>[]>()
+  for (const entry of ledger) {
+    if (graph.tables.has(entry.table) && Object.keys(entry.key).length > 0) {
+      keys.set(entry.table, [...(keys.get(entry.table) ?? []), entry.key])
+    }
+  }
+  const queries = buildAuditQueries(
+    graph,
+    { tagColumns, keys },
+    { pattern: likePrefix(prefix), deep: options.deep ?? false, limit },
+  )
+  const results = await Promise.all(queries.map((query) => options.db.execute<ResultRow>(query.text, query.params)))
+
+  const index = new LedgerIndex(ledger)
+  const rows: LeakRow[] = []
+  const tables: Record<string, number> = {}
+  const truncated: string[] = []
+  queries.forEach((query, i) => {
+    const found = results[i]!
+    if (found.length === 0) return
+    const { name, primaryKey } = query.table
+    if (found.length > limit) truncated.push(name)
+    tables[name] = Math.min(found.length, limit)
+    for (const result of found.slice(0, limit)) {
+      const row = JSON.parse(result.row) as Record<string, unknown>
+      const key = primaryKey.length > 0 ? Object.fromEntries(primaryKey.map((c) => [c, row[c]])) : row
+      const keyed = result.keyed === true
+      const via = result.column === null && !keyed ? result.via : null
+      const column = result.column ?? (keyed || via !== null ? null : result.deep_column)
+      const tag = column === null ? null : String(row[column])
+      const entry = index.byKey(name, key)
+      const parent = via === null ? null : referenced(row, query.owners.get(via)!, prefix)
+      const origin = tag ?? entry?.tag ?? parent?.value ?? null
+      const provenance = origin === null ? null : decodeId(origin)
+      const scopePrefix =
+        provenance?.scopePrefix ?? (origin === null ? undefined : SCOPE_PREFIX_PATTERN.exec(origin)?.[0])
+      const source =
+        entry ??
+        (parent === null ? undefined : index.byKey(parent.table, parent.key)) ??
+        (scopePrefix === undefined ? undefined : index.byScope(scopePrefix))
+      rows.push({
+        table: name,
+        key,
+        column,
+        tag,
+        via,
+        provenance,
+        test: source?.test ?? null,
+        caller: source?.caller ?? null,
+        ageMs: ageOf(now, entry, provenance?.time),
+      })
+    }
+  })
+  return { prefix, clean: rows.length === 0, rows, tables, truncated, durationMs: performance.now() - started }
+}
+
+function resolvePrefix(options: AuditOptions): string {
+  const { prefix, runTag } = options
+  if (prefix !== undefined) {
+    assertOwnedPrefix(prefix)
+    if (runTag !== undefined && !prefix.startsWith(`${runTag}-`)) {
+      throw new InputError(
+        'PREFIX_INVALID',
+        `audit() got prefix ${JSON.stringify(prefix)} and runTag ${JSON.stringify(runTag)}, which disagree. Pass one of them.`,
+        { details: { prefix, runTag } },
+      )
+    }
+    return prefix
+  }
+  if (runTag !== undefined) {
+    if (typeof runTag !== 'string' || !RUN_TAG_PATTERN.test(runTag)) {
+      throw new InputError(
+        'PREFIX_INVALID',
+        `Refusing run tag ${JSON.stringify(runTag)}: a run tag is 14 base36 characters (run.runTag, LEAKLESS_RUN, or decodeId(value).runTag).`,
+        { details: { runTag } },
+      )
+    }
+    return assertOwnedPrefix(`${runTag}-`)
+  }
+  throw new InputError(
+    'PREFIX_INVALID',
+    'audit() needs a prefix (run.prefix, scope.prefix) or a runTag (run.runTag) to know which rows to look for.',
+    { details: {} },
+  )
+}
+
+// Declared tag columns must exist; the ledger's are taken where the table still has them.
+function mergeTagColumns(
+  graph: SchemaGraph,
+  declared: Readonly<Record<string, readonly string[]>>,
+  ledger: readonly LedgerEntry[],
+): Record<string, string[]> {
+  const merged: Record<string, string[]> = {}
+  for (const [name, columns] of Object.entries(declared)) {
+    const table = graph.tables.get(name)
+    if (table === undefined) {
+      throw new ConfigError(
+        'UNKNOWN_TABLE',
+        `The audit knows no table "${name}" in the database schema. Check the table name in tagColumns (schema.table) and that migrations ran.`,
+        { details: { table: name } },
+      )
+    }
+    for (const column of columns) {
+      if (!table.columns.some((c) => c.name === column)) {
+        throw new ConfigError(
+          'UNKNOWN_TAG_COLUMN',
+          `Table ${name} has no column "${column}" to carry tags. Fix tagColumns in the config.`,
+          { details: { table: name, column } },
+        )
+      }
+    }
+    merged[name] = [...columns]
+  }
+  for (const entry of ledger) {
+    const table = graph.tables.get(entry.table)
+    if (table === undefined) continue
+    const columns = (merged[entry.table] ??= [])
+    for (const column of entry.tagColumns) {
+      if (!columns.includes(column) && table.columns.some((c) => c.name === column)) columns.push(column)
+    }
+  }
+  return merged
+}
+
+// A dependent carries no tag of its own; the key it references usually does.
+function referenced(
+  row: Record<string, unknown>,
+  fk: ForeignKey,
+  prefix: string,
+): { table: string; key: Record<string, unknown>; value: string } | null {
+  const value = fk.columns.map((c) => row[c]).find((v) => typeof v === 'string' && v.startsWith(prefix))
+  if (typeof value !== 'string') return null
+  return { table: fk.refTable, key: Object.fromEntries(fk.refColumns.map((c, i) => [c, row[fk.columns[i]!]])), value }
+}
+
+function ageOf(now: Date, entry: LedgerEntry | undefined, runStarted: Date | undefined): number | null {
+  if (entry !== undefined) return now.getTime() - entry.at.getTime()
+  return runStarted === undefined ? null : now.getTime() - runStarted.getTime()
+}

@@ -1,0 +1,60 @@
+import type { Database } from '../db/database.js'
+import type { DecodedId } from '../ids/decode.js'
+import type { LedgerEntry } from '../run/ledger.js'
+
+/** What {@link audit} looks for, and where. */
+export interface AuditOptions {
+  db: Database
+  /** An owned prefix (run, process or scope). One of `prefix` and `runTag` is required. */
+  prefix?: string
+  /** Audits the whole run: the prefix becomes `<runTag>-`. */
+  runTag?: string
+  /** Rows this process made: they name the test and `file:line` of leaked rows, and are found even without a tag. */
+  ledger?: readonly LedgerEntry[]
+  /** Table (`public.users`) → columns carrying tags, besides every table's text primary key. */
+  tagColumns?: Readonly<Record<string, readonly string[]>>
+  /** Also scan every text column of every table (slower: no index helps). @default false */
+  deep?: boolean
+  /** Schemas to introspect (the ledger's schemas are added). @default ['public'] */
+  schemas?: string[]
+  /** Most rows reported per table; tables with more are listed in `truncated`. @default 1000 */
+  limit?: number
+  /** The moment ages are measured to. @default new Date() */
+  now?: Date
+}
+
+/** One row the audit found still owned by the prefix. */
+export interface LeakRow {
+  /** `schema.table` */
+  table: string
+  /** Primary-key values by column, or the whole row when the table has no primary key. */
+  key: Record<string, unknown>
+  /** The column whose value starts with the prefix; null for ledger rows and dependents. */
+  column: string | null
+  /** That column's value. */
+  tag: string | null
+  /** The foreign key through which the row depends on a leaked row; null unless that is why it was found. */
+  via: string | null
+  /** Who made the row, decoded from its tag (for a dependent: from the key it references). */
+  provenance: DecodedId | null
+  /** Name of the test that created the row, when the ledger knows it. */
+  test: string | null
+  /** `file:line:column` of the code that created the row, when the ledger knows it. */
+  caller: string | null
+  /** How long ago the row was created (ledger), else how long ago its run started. */
+  ageMs: number | null
+}
+
+/** The outcome of one {@link audit}. */
+export interface AuditReport {
+  prefix: string
+  /** True when no row was found. */
+  clean: boolean
+  /** Leaked rows, grouped by table. */
+  rows: LeakRow[]
+  /** Rows found per table (`public.users` → 2); tables without any are left out. */
+  tables: Record<string, number>
+  /** Tables with more rows than the limit: only the first rows are reported. */
+  truncated: string[]
+  durationMs: number
+}

@@ -1,0 +1,220 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { factories } from '../../factories/index.js'
+import { acquireLease, isLeaseHeld, LEASE_NAMESPACE } from '../../src/cleanup/lease.js'
+import { sweep } from '../../src/cleanup/sweep.js'
+import type { Database } from '../../src/db/index.js'
+import { decodeRunTagTime } from '../../src/ids/id-format.js'
+import { createRunTag } from '../../src/ids/run-tag.js'
+import { createRun, type RunContext } from '../../src/index.js'
+import { appendToJournal, journalPath } from '../../src/run/crash-journal.js'
+import { createRunSync } from '../../src/run/index.js'
+import { databaseUrl, deleteByPrefix, drivers } from './drivers.js'
+
+const root = resolve(import.meta.dirname, '../..')
+const childScript = join(root, 'test/integration/fixtures/crash-child.ts')
+const postgresDriver = drivers.find((d) => d.name === 'postgres')!
+
+/** Starts a run in another process that leases its prefix, makes rows and waits; resolves its prefix. */
+function spawnCrashChild(env: NodeJS.ProcessEnv): { child: ChildProcess; ready: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', childScript], { cwd: root, env, stdio: 'pipe' })
+  let stdout = ''
+  let stderr = ''
+  child.stderr!.on('data', (chunk) => (stderr += chunk))
+  const ready = new Promise<string>((done, fail) => {
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk
+      const m = /^READY (\S+)$/m.exec(stdout)
+      if (m) done(m[1]!)
+    })
+    child.once('exit', (code, signal) =>
+      fail(new Error(`crash child exited (${code ?? signal}) before READY: ${stderr}`)),
+    )
+  })
+  return { child, ready }
+}
+
+// PGlite is one in-process connection: there is no other process whose lease or crash a sweep could see.
+describe('sweep on postgres', () => {
+  let db: Database
+  const schema = `sweep_${randomBytes(4).toString('hex')}`
+  const counter = `${schema}.counter`
+  const stateDir = mkdtempSync(join(tmpdir(), 'leakless-sweep-'))
+  // Two hours old: old enough for any threshold the tests use; fresh, so every row carrying it is ours.
+  const runTag = createRunTag(Date.now() - 2 * 3600_000)
+  const youngTag = createRunTag()
+  const schemas = ['public', schema]
+  let child: ChildProcess | undefined
+  let crashed: string
+  let live: RunContext
+  const liveRows = { users: [] as string[], sessions: [] as string[], bookings: [] as string[], counter: '' }
+
+  const count = async (sql: string, params: unknown[]) =>
+    Number((await db.execute<{ n: string }>(`select count(*) as n from ${sql}`, params))[0]!.n)
+  const rowsOf = async (prefix: string) => ({
+    'public.users': await count('users where starts_with(id, $1)', [prefix]),
+    'public.sessions': await count('sessions where starts_with(id, $1)', [prefix]),
+    'public.bookings': await count('bookings where starts_with(id, $1)', [prefix]),
+    'public.activity': await count('activity where starts_with(user_id, $1)', [prefix]),
+  })
+
+  beforeAll(async () => {
+    db = await postgresDriver.open()
+    await db.execute(`create schema ${schema}`)
+    await db.execute(`create table ${counter} (id bigserial primary key, n int)`)
+
+    // A live run of the same (old) run tag, in this process, holding its lease.
+    live = await createRun({ db, runTag, stateDir })
+    expect(await isLeaseHeld(db, live.prefix)).toBe(true) // createRun holds it
+    const f = live.scope('stays alive').bind(factories)
+    const user = await f.users.create()
+    const session = await f.sessions.create({ userId: user })
+    const booking = await f.bookings.create({ parentId: user })
+    liveRows.users.push(user.id, booking.instructorId)
+    liveRows.sessions.push(session.id)
+    liveRows.bookings.push(booking.id)
+    await db.execute('insert into activity (user_id, action) values ($1, $2)', [user.id, 'lives'])
+    const [row] = await db.execute<{ id: string }>(`insert into ${counter} (n) values (2) returning id`)
+    liveRows.counter = row!.id
+    appendToJournal(stateDir, runTag, live.processField, [{ table: counter, key: { id: row!.id }, tag: null }])
+
+    // The crashed run: another process of the same run, killed without any chance to clean up.
+    expect(databaseUrl()).not.toBe('')
+    const spawned = spawnCrashChild({
+      ...process.env,
+      LEAKLESS_RUN: runTag,
+      LEAKLESS_STATE_DIR: stateDir,
+      COUNTER_TABLE: counter,
+    })
+    child = spawned.child
+    crashed = await spawned.ready
+    expect(await isLeaseHeld(db, crashed)).toBe(true)
+    const exited = once(child, 'exit')
+    child.kill('SIGKILL')
+    await exited
+    // PostgreSQL ends the killed client's session (and its advisory lock) once it sees the socket close.
+    await vi.waitFor(async () => expect(await isLeaseHeld(db, crashed)).toBe(false), { timeout: 10_000, interval: 50 })
+  })
+
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await live?.close().catch(() => undefined)
+    if (db) {
+      await deleteByPrefix(db, `${runTag}-`)
+      await deleteByPrefix(db, `${youngTag}-`)
+      await db.execute(`drop schema if exists ${schema} cascade`)
+      await db.close()
+    }
+    rmSync(stateDir, { recursive: true, force: true })
+  })
+
+  const crashedRows = () => ({
+    'public.users': 2,
+    'public.sessions': 1,
+    'public.bookings': 1,
+    'public.activity': 1,
+    [counter]: 1,
+  })
+
+  it('a dry run deletes nothing and reports what it would delete per process', async () => {
+    const before = await rowsOf(crashed)
+    const progress: string[] = []
+    const report = await sweep({
+      db,
+      olderThanMs: 0,
+      stateDir,
+      schemas,
+      runTag,
+      dryRun: true,
+      onProgress: (done, total, table) => progress.push(`${done}/${total} ${table}`),
+    })
+
+    expect(report.dryRun).toBe(true)
+    expect(report.swept).toEqual([
+      {
+        prefix: crashed,
+        runTag,
+        shard: null,
+        worker: expect.any(Number),
+        pid: child!.pid,
+        startedAt: decodeRunTagTime(runTag),
+        deleted: crashedRows(),
+      },
+    ])
+    expect(report.skipped).toEqual([{ prefix: live.prefix, reason: 'lease held' }])
+    // Tables of other schemas that reference public ones are scanned too, so only the shape is fixed.
+    expect(progress.at(-1)).toMatch(/^(\d+)\/\1 /)
+    expect(progress.some((line) => line.endsWith(' public.users'))).toBe(true)
+    expect(await rowsOf(crashed)).toEqual(before)
+    expect(await count(`${counter}`, [])).toBe(2)
+    expect(existsSync(journalPath(stateDir, runTag, crashed.slice(runTag.length + 1, -1)))).toBe(true)
+  })
+
+  it('removes every row of the crashed process, journaled untagged ones too; the live run keeps its rows', async () => {
+    const report = await sweep({ db, olderThanMs: 0, stateDir, schemas, runTag })
+
+    expect(report.dryRun).toBe(false)
+    expect(report.swept.map((p) => [p.prefix, p.deleted])).toEqual([[crashed, crashedRows()]])
+    expect(report.skipped).toEqual([{ prefix: live.prefix, reason: 'lease held' }])
+    expect(await rowsOf(crashed)).toEqual({
+      'public.users': 0,
+      'public.sessions': 0,
+      'public.bookings': 0,
+      'public.activity': 0,
+    })
+    expect(await count(`${counter}`, [])).toBe(1)
+    expect(existsSync(journalPath(stateDir, runTag, crashed.slice(runTag.length + 1, -1)))).toBe(false)
+
+    expect(await count('users where id = any($1)', [liveRows.users])).toBe(2)
+    expect(await count('sessions where id = any($1)', [liveRows.sessions])).toBe(1)
+    expect(await count('bookings where id = any($1)', [liveRows.bookings])).toBe(1)
+    expect(await count('activity where user_id = any($1)', [liveRows.users])).toBe(1)
+    expect(await count(`${counter} where id = $1`, [liveRows.counter])).toBe(1)
+    expect(existsSync(journalPath(stateDir, runTag, live.processField))).toBe(true)
+
+    // Idempotent: nothing left of the crashed process to find.
+    const again = await sweep({ db, olderThanMs: 0, stateDir, schemas, runTag })
+    expect(again.swept).toEqual([])
+    expect(again.skipped).toEqual([{ prefix: live.prefix, reason: 'lease held' }])
+  })
+
+  it('skips a run younger than the threshold, and sweeps it once it is old enough', async () => {
+    // A run context without a lease, like one whose process just died.
+    const young = createRunSync({ db, runTag: youngTag, stateDir })
+    const user = await young.scope('young').bind(factories).users.create()
+
+    const report = await sweep({ db, stateDir, schemas, runTag: youngTag })
+    expect(report.swept).toEqual([])
+    expect(report.skipped).toEqual([{ prefix: young.prefix, reason: 'too young' }])
+    expect(await count('users where id = $1', [user.id])).toBe(1)
+
+    const later = await sweep({ db, stateDir, schemas, runTag: youngTag, now: new Date(Date.now() + 2 * 3600_000) })
+    expect(later.swept.map((p) => [p.prefix, p.deleted])).toEqual([[young.prefix, { 'public.users': 1 }]])
+    expect(await count('users where id = $1', [user.id])).toBe(0)
+  })
+
+  it('a lease whose connection dropped is simply gone: release() is quiet and the pool keeps working', async () => {
+    const prefix = `${runTag}-w0p1x${randomBytes(3).toString('hex')}-`
+    const lease = await acquireLease(db, prefix)
+    const [holder] = await db.execute<{ pid: number }>(
+      `select pid from pg_locks where locktype = 'advisory' and classid = $1::int::oid and objid = hashtext($2)::oid and granted`,
+      [LEASE_NAMESPACE, prefix],
+    )
+    await db.execute('select pg_terminate_backend($1)', [holder!.pid])
+    await vi.waitFor(async () => expect(await isLeaseHeld(db, prefix)).toBe(false), { timeout: 10_000, interval: 50 })
+    await lease.release()
+    await lease.release()
+    const ones = await Promise.all(Array.from({ length: 20 }, () => db.execute<{ one: number }>('select 1 as one')))
+    expect(ones.flat()).toHaveLength(20)
+  })
+
+  it('leaves the run named by exceptRunTag alone without reporting it', async () => {
+    const report = await sweep({ db, olderThanMs: 0, stateDir, schemas, runTag, exceptRunTag: runTag })
+    expect(report).toMatchObject({ swept: [], skipped: [] })
+  })
+})
