@@ -1,0 +1,40 @@
+import { audit, auditToJson, formatAuditReport } from '../audit/index.js'
+import { connect } from '../db/connect.js'
+import { CliExit, EXIT } from './exit.js'
+import { useColor, type CliIo } from './io.js'
+
+export interface AuditFlags {
+  run?: string
+  prefix?: string
+  deep?: boolean
+  json?: boolean
+  schemas?: string[]
+}
+
+/** `leakless audit`: rows a run (or a prefix) left behind. Exit 0 clean, 1 leaks, 2 error. */
+export async function auditCommand(flags: AuditFlags, io: CliIo): Promise<number> {
+  const prefix = flags.prefix || undefined
+  const runTag = flags.run || (prefix === undefined ? io.env.LEAKLESS_RUN || undefined : undefined)
+  if (prefix === undefined && runTag === undefined) {
+    throw new CliExit(
+      EXIT.error,
+      'audit needs to know which run to audit: pass --run <tag> (the LEAKLESS_RUN of that run, or decode an id it made with `leakless decode`), or --prefix <prefix>, or set LEAKLESS_RUN.',
+    )
+  }
+  const db = await connect({ env: io.env })
+  try {
+    const report = await audit({
+      db,
+      ...(prefix === undefined ? {} : { prefix }),
+      ...(runTag === undefined ? {} : { runTag }),
+      deep: flags.deep === true,
+      ...(flags.schemas && flags.schemas.length > 0 ? { schemas: flags.schemas } : {}),
+    })
+    io.out(
+      flags.json ? JSON.stringify(auditToJson(report), null, 2) : formatAuditReport(report, { color: useColor(io) }),
+    )
+    return report.clean ? EXIT.ok : EXIT.no
+  } finally {
+    await db.close()
+  }
+}

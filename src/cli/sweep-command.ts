@@ -1,0 +1,61 @@
+import { sweep } from '../cleanup/sweep.js'
+import { connect } from '../db/connect.js'
+import { RUN_TAG_PATTERN } from '../ids/id-format.js'
+import { durationOption } from './duration.js'
+import { CliExit, EXIT } from './exit.js'
+import type { CliIo } from './io.js'
+import { formatSweepReport, sweepToJson } from './sweep-format.js'
+
+export interface SweepFlags {
+  olderThan?: string
+  run?: string
+  dryRun?: boolean
+  json?: boolean
+  schemas?: string[]
+}
+
+/** `leakless sweep`: deletes what dead runs older than the threshold left behind. Exit 0 done, 2 error. */
+export async function sweepCommand(
+  flags: SweepFlags,
+  io: CliIo,
+  writeProgress = (text: string) => void process.stderr.write(text),
+): Promise<number> {
+  const olderThanMs = durationOption('--older-than', flags.olderThan ?? '1h')
+  if (flags.run !== undefined && !RUN_TAG_PATTERN.test(flags.run)) {
+    throw new CliExit(
+      EXIT.error,
+      `--run ${JSON.stringify(flags.run)} is not a run tag: a run tag is 14 base36 characters (LEAKLESS_RUN, or the runTag \`leakless decode\` prints).`,
+    )
+  }
+  let progressShown = false
+  const clearProgress = () => {
+    if (progressShown) writeProgress('\r\u001b[2K')
+    progressShown = false
+  }
+  const db = await connect({ env: io.env })
+  try {
+    const report = await sweep({
+      db,
+      olderThanMs,
+      dryRun: flags.dryRun === true,
+      ...(flags.run === undefined ? {} : { runTag: flags.run }),
+      ...(flags.schemas && flags.schemas.length > 0 ? { schemas: flags.schemas } : {}),
+      ...(io.stderrTTY
+        ? {
+            onProgress: (done: number, total: number, table: string) => {
+              progressShown = true
+              writeProgress(`\r\u001b[2Kleakless sweep: scanned ${done}/${total} tables (${table})`)
+            },
+          }
+        : {}),
+    })
+    clearProgress()
+    io.out(
+      flags.json ? JSON.stringify(sweepToJson(report, olderThanMs), null, 2) : formatSweepReport(report, olderThanMs),
+    )
+    return EXIT.ok
+  } finally {
+    clearProgress()
+    await db.close()
+  }
+}
