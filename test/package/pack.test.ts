@@ -40,5 +40,8 @@ describe('the packed package', () => {
     expect(result.email).toMatch(/^[0-9a-z]{14}-w0p\d+x[0-9a-z]{6}-1-10\.parent@example\.test$/)
     expect(result.scope).toBe(1)
     expect(result.error).toBe(true)
+    // The CLI is linked as a bin of the installed package.
+    const decoded = JSON.parse(run('npx', ['leakless', 'decode', result.email, '--json'], scratch)) as { scope: number }
+    expect(decoded.scope).toBe(1)
   })
 })
