@@ -21,6 +21,9 @@ describe.each(drivers)('cleanup on $name', (driver) => {
     await db.execute(`create table ${schema}.parent (id text primary key)`)
     await db.execute(`create table ${schema}.counter (id bigserial primary key, n int not null)`)
     await db.execute(
+      `create table ${schema}.comment (id text primary key, parent_id text references ${schema}.comment (id))`,
+    )
+    await db.execute(
       `create table ${schema}.note (id bigserial primary key, parent_id text references ${schema}.parent (id))`,
     )
     counters = counterTable(schema)
@@ -197,6 +200,27 @@ describe.each(drivers)('cleanup on $name', (driver) => {
       await holder
       expect((await scope.cleanup()).deleted).toEqual({ 'public.users': 1, 'public.sessions': 1 })
     })
+
+  it('deletes a self-referencing tree of owned rows in one statement', async () => {
+    const prefix = `${run.prefix}7-`
+    await db.execute(`insert into ${schema}.comment (id, parent_id) values ($1, null), ($2, $1), ($3, $2)`, [
+      `${prefix}root`,
+      `${prefix}reply`,
+      `${prefix}reply-to-reply`,
+    ])
+    const report = await cleanupPrefix(db, prefix, { schemas: [schema] })
+    expect(report.deleted[`${schema}.comment`]).toBe(3)
+  })
+
+  it('names an unknown table or tag column in the config', async () => {
+    const scope = run.scope('bad config')
+    await expect(cleanupPrefix(db, scope.prefix, { tagColumns: { 'public.nope': ['id'] } })).rejects.toMatchObject({
+      code: 'UNKNOWN_TABLE',
+    })
+    await expect(cleanupPrefix(db, scope.prefix, { tagColumns: { 'public.users': ['nope'] } })).rejects.toMatchObject({
+      code: 'UNKNOWN_TAG_COLUMN',
+    })
+  })
 
   it('is refused by the guard in production', async () => {
     const scope = run.scope('guarded')
