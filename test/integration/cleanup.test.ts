@@ -201,6 +201,43 @@ describe.each(drivers)('cleanup on $name', (driver) => {
       expect((await scope.cleanup()).deleted).toEqual({ 'public.users': 1, 'public.sessions': 1 })
     })
 
+  if (driver.name === 'postgres')
+    it('a connection dropped mid-cleanup loses nothing: rolled back, CLEANUP_FAILED, and the next cleanup finishes', async () => {
+      const scope = run.scope('dropped')
+      const user = await scope.bind(factories).users.create()
+      await scope.bind(factories).sessions.create({ userId: user })
+      let release!: () => void
+      const held = new Promise<void>((done) => (release = done))
+      let locked!: () => void
+      const isLocked = new Promise<void>((done) => (locked = done))
+      const holder = db.transaction(async (exec) => {
+        await exec('select id from users where id = $1 for update', [user.id])
+        locked()
+        await held
+      })
+      await isLocked
+      // The cleanup blocks on the row lock inside its transaction; then its session is killed.
+      const cleanup = cleanupPrefix(db, scope.prefix, { lockTimeoutMs: 30_000 }).catch((e: unknown) => e)
+      let victim: number | undefined
+      for (let i = 0; i < 100 && victim === undefined; i++) {
+        const [row] = await db.execute<{ pid: number }>(
+          `select pid from pg_stat_activity where wait_event_type = 'Lock' and query like 'with %' and datname = current_database()`,
+        )
+        victim = row?.pid
+        if (victim === undefined) await new Promise((done) => setTimeout(done, 50))
+      }
+      expect(victim).toBeDefined()
+      await db.execute('select pg_terminate_backend($1)', [victim])
+      const error = await cleanup
+      expect(error).toMatchObject({ name: 'CleanupError', code: 'CLEANUP_FAILED' })
+      expect((error as Error).message).toContain('rolled back, nothing half-deleted')
+      release()
+      await holder
+      const [session] = await db.execute('select id from sessions where user_id = $1', [user.id])
+      expect(session).toBeDefined()
+      expect((await scope.cleanup()).deleted).toEqual({ 'public.users': 1, 'public.sessions': 1 })
+    })
+
   it('deletes a self-referencing tree of owned rows in one statement', async () => {
     const prefix = `${run.prefix}7-`
     await db.execute(`insert into ${schema}.comment (id, parent_id) values ($1, null), ($2, $1), ($3, $2)`, [
