@@ -6,6 +6,21 @@ import { invalidateSchema, type Database } from '../../src/db/index.js'
 import { factories } from '../../factories/index.js'
 import { deleteByPrefix, drivers } from './drivers.js'
 
+/** Another session locks a user row (SELECT … FOR UPDATE) until `release()`. */
+async function holdRowLock(db: Database, userId: string): Promise<{ release: () => Promise<void> }> {
+  let release!: () => void
+  const held = new Promise<void>((done) => (release = done))
+  let locked!: () => void
+  const isLocked = new Promise<void>((done) => (locked = done))
+  const holder = db.transaction(async (exec) => {
+    await exec('select id from users where id = $1 for update', [userId])
+    locked()
+    await held
+  })
+  await isLocked
+  return { release: () => (release(), holder) }
+}
+
 const counterTable = (schema: string) =>
   pgSchema(schema).table('counter', { id: bigserial('id', { mode: 'number' }).primaryKey(), n: integer('n').notNull() })
 
@@ -179,16 +194,7 @@ describe.each(drivers)('cleanup on $name', (driver) => {
       const scope = run.scope('locked')
       const user = await scope.bind(factories).users.create()
       await scope.bind(factories).sessions.create({ userId: user })
-      let release!: () => void
-      const held = new Promise<void>((done) => (release = done))
-      let locked!: () => void
-      const isLocked = new Promise<void>((done) => (locked = done))
-      const holder = db.transaction(async (exec) => {
-        await exec('select id from users where id = $1 for update', [user.id])
-        locked()
-        await held
-      })
-      await isLocked
+      const lock = await holdRowLock(db, user.id)
       const started = Date.now()
       const error = await cleanupPrefix(db, scope.prefix, { lockTimeoutMs: 200 }).catch((e: unknown) => e)
       expect(Date.now() - started).toBeLessThan(3000)
@@ -196,8 +202,7 @@ describe.each(drivers)('cleanup on $name', (driver) => {
       expect((error as Error).message).toContain('nothing was deleted')
       const [session] = await db.execute('select id from sessions where user_id = $1', [user.id])
       expect(session).toBeDefined() // all or nothing: the sessions were not deleted either
-      release()
-      await holder
+      await lock.release()
       expect((await scope.cleanup()).deleted).toEqual({ 'public.users': 1, 'public.sessions': 1 })
     })
 
@@ -206,16 +211,7 @@ describe.each(drivers)('cleanup on $name', (driver) => {
       const scope = run.scope('dropped')
       const user = await scope.bind(factories).users.create()
       await scope.bind(factories).sessions.create({ userId: user })
-      let release!: () => void
-      const held = new Promise<void>((done) => (release = done))
-      let locked!: () => void
-      const isLocked = new Promise<void>((done) => (locked = done))
-      const holder = db.transaction(async (exec) => {
-        await exec('select id from users where id = $1 for update', [user.id])
-        locked()
-        await held
-      })
-      await isLocked
+      const lock = await holdRowLock(db, user.id)
       // The cleanup blocks on the row lock inside its transaction; then its session is killed.
       const cleanup = cleanupPrefix(db, scope.prefix, { lockTimeoutMs: 30_000 }).catch((e: unknown) => e)
       let victim: number | undefined
@@ -231,8 +227,7 @@ describe.each(drivers)('cleanup on $name', (driver) => {
       const error = await cleanup
       expect(error).toMatchObject({ name: 'CleanupError', code: 'CLEANUP_FAILED' })
       expect((error as Error).message).toContain('rolled back, nothing half-deleted')
-      release()
-      await holder
+      await lock.release()
       const [session] = await db.execute('select id from sessions where user_id = $1', [user.id])
       expect(session).toBeDefined()
       expect((await scope.cleanup()).deleted).toEqual({ 'public.users': 1, 'public.sessions': 1 })
