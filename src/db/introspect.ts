@@ -11,10 +11,11 @@ export interface IntrospectOptions {
   schemas?: readonly string[]
 }
 
+/** `pg_constraint.confdeltype` → the foreign key's ON DELETE action (read, never issued by leakless). */
 const ON_DELETE: Record<string, OnDelete> = {
   a: 'no action',
   r: 'restrict',
-  c: 'cascade',
+  c: 'cascade', // ON DELETE CASCADE of the user's schema
   n: 'set null',
   d: 'set default',
 }
