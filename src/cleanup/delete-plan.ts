@@ -27,8 +27,17 @@ export interface Statement {
 
 /** The SQL of one cleanup, run in order inside one transaction. */
 export interface CleanupPlan {
-  /** `single`: one data-modifying CTE deletes from every table; `ordered`: children first, one DELETE each. */
-  mode: 'single' | 'ordered'
+  /**
+   * `single`: one data-modifying CTE deletes from every table; `ordered`: children first, one DELETE
+   * each (RESTRICT foreign keys); `fixpoint`: owned keys are collected in temporary tables until no
+   * more are found (foreign-key cycles, rows depending on rows of their own table), then one CTE
+   * deletes them all (NO ACTION checks run at the end of that statement).
+   */
+  mode: 'single' | 'ordered' | 'fixpoint'
+  /** `fixpoint` only: create the temporary key tables with the seeds. */
+  setup: Statement[]
+  /** `fixpoint` only: run in turn until every one returns `{ n: 0 }`. */
+  iterate: Statement[]
   /** Tables that can lose rows, parents first. */
   tables: string[]
   /** Finds rows that reference owned rows through a nullable FK, carry no tag and are not owned: any row fails the cleanup. */
@@ -92,6 +101,7 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
 
   // Closure: tables whose rows cannot exist without an owned row (NOT NULL or ON DELETE CASCADE FKs).
   const owners = new Map<string, ForeignKey[]>() // child table → FKs through which it is owned
+  let needsFixpoint = false
   const nullable: ForeignKey[] = []
   const closure = new Set<string>([...seeds.tagColumns.keys(), ...seeds.keys.keys()].filter((n) => table(n)))
   const queue = [...closure]
@@ -103,15 +113,8 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
         nullable.push(fk)
         continue
       }
-      if (fk.table === parent) {
-        throw new CleanupError(
-          'CLEANUP_FAILED',
-          `Table ${parent} references itself through ${fk.name} (NOT NULL or ON DELETE CASCADE); such self-dependent rows are not supported by this version's cleanup planner.`,
-          {
-            details: { table: parent, constraint: fk.name },
-          },
-        )
-      }
+      // A row that cannot exist without another row of its own table: owned rows are found by fixpoint.
+      if (fk.table === parent) needsFixpoint = true
       owners.set(fk.table, [...(owners.get(fk.table) ?? []), fk])
       if (!closure.has(fk.table)) {
         closure.add(fk.table)
@@ -120,22 +123,17 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
     }
   }
 
-  // Parents first; a cycle among owned tables is not supported yet.
+  // Parents first, where an order exists.
   const order: string[] = []
   const state = new Map<string, 'visiting' | 'done'>()
   const visit = (name: string, path: string[]) => {
     if (state.get(name) === 'done') return
     if (state.get(name) === 'visiting') {
-      throw new CleanupError(
-        'CLEANUP_FAILED',
-        `Foreign keys form a cycle (${[...path, name].join(' → ')}); cycles are not supported by this version's cleanup planner.`,
-        {
-          details: { cycle: [...path, name] },
-        },
-      )
+      needsFixpoint = true // a cycle: no parents-first order exists
+      return
     }
     state.set(name, 'visiting')
-    for (const fk of owners.get(name) ?? []) visit(fk.refTable, [...path, name])
+    for (const fk of owners.get(name) ?? []) if (fk.refTable !== name) visit(fk.refTable, [...path, name])
     state.set(name, 'done')
     order.push(name)
   }
@@ -156,6 +154,9 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
     }
     return parts
   }
+  if (needsFixpoint)
+    return planFixpoint(order, owners, nullable, closure, table, seedPredicate, () => new Params(pattern), options)
+
   // The owned-rows predicate of a table before anything is deleted (parents still present).
   let depth = 0
   const ownedPredicate = (name: string, alias: string, params: Params): string => {
@@ -218,9 +219,90 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
       deletes.push({ text, params: params.values })
     }
   }
-  return { mode: restrict ? 'ordered' : 'single', tables: order, checks, detaches, deletes }
+  return { mode: restrict ? 'ordered' : 'single', tables: order, setup: [], iterate: [], checks, detaches, deletes }
 }
 
 function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`
+}
+
+type TableLookup = (name: string) => TableSchema
+type SeedPredicate = (name: string, alias: string, params: Params) => string[]
+
+/** The plan for closures with cycles: owned keys gathered in temporary tables to a fixpoint. */
+function planFixpoint(
+  order: string[],
+  owners: ReadonlyMap<string, ForeignKey[]>,
+  nullable: readonly ForeignKey[],
+  closure: ReadonlySet<string>,
+  table: TableLookup,
+  seedPredicate: SeedPredicate,
+  newParams: () => Params,
+  options: PlanOptions,
+): CleanupPlan {
+  const tables = [...closure].sort()
+  const keyTable = new Map(tables.map((name, i) => [name, `leakless_owned_${i}`]))
+  const pk = (name: string): string[] => {
+    const t = table(name)
+    if (t.primaryKey.length === 0) {
+      throw new CleanupError(
+        'CLEANUP_FAILED',
+        `Table ${name} has no primary key, and its rows take part in a foreign-key cycle: cleanup cannot track which of them it owns. Add a primary key to ${name}.`,
+        { details: { table: name } },
+      )
+    }
+    return t.primaryKey
+  }
+  const ownedKeys = (name: string) => `(select * from ${keyTable.get(name)})`
+  const parentKeys = (fk: ForeignKey) =>
+    `(select ${fk.refColumns.map((c) => `p.${q(c)}`).join(', ')} from ${qTable(table(fk.refTable))} as p where ${tuple('p', pk(fk.refTable))} in ${ownedKeys(fk.refTable)})`
+
+  const setup = tables.map((name) => {
+    const params = newParams()
+    const where = seedPredicate(name, 't', params)
+    return {
+      text: `create temporary table ${keyTable.get(name)} on commit drop as select ${pk(name)
+        .map((c) => `t.${q(c)}`)
+        .join(', ')} from ${qTable(table(name))} as t where ${where.length ? where.join(' or ') : 'false'}`,
+      params: params.values,
+    }
+  })
+  const iterate: Statement[] = []
+  for (const [child, fks] of owners) {
+    for (const fk of fks) {
+      iterate.push({
+        text: `with i as (insert into ${keyTable.get(child)} select ${pk(child)
+          .map((c) => `c.${q(c)}`)
+          .join(
+            ', ',
+          )} from ${qTable(table(child))} as c where ${tuple('c', fk.columns)} in ${parentKeys(fk)} and ${tuple('c', pk(child))} not in ${ownedKeys(child)} returning 1) select count(*)::int as n from i`,
+        params: [],
+      })
+    }
+  }
+  const checks: Statement[] = []
+  const detaches: Statement[] = []
+  for (const fk of nullable) {
+    if (!closure.has(fk.refTable)) continue
+    const childOwned = closure.has(fk.table) ? `${tuple('c', pk(fk.table))} in ${ownedKeys(fk.table)}` : 'false'
+    const where = `${tuple('c', fk.columns)} in ${parentKeys(fk)} and not ${childOwned}`
+    if ((options.nullableDependents?.[fk.table] ?? 'fail') === 'detach') {
+      detaches.push({
+        text: `update ${qTable(table(fk.table))} as c set ${fk.columns.map((col) => `${q(col)} = null`).join(', ')} where ${where}`,
+        params: [],
+      })
+    } else {
+      checks.push({
+        text: `select ${literal(fk.table)} as "table", ${literal(fk.columns.join(', '))} as "column", ${literal(fk.name)} as "constraint", row_to_json(c)::text as "row" from ${qTable(table(fk.table))} as c where ${where} limit 5`,
+        params: [],
+      })
+    }
+  }
+  const ctes = tables.map(
+    (name, i) =>
+      `d${i} as (delete from ${qTable(table(name))} as t where ${tuple('t', pk(name))} in ${ownedKeys(name)} returning 1)`,
+  )
+  const counts = tables.map((name, i) => `select ${literal(name)} as "table", count(*)::int as "deleted" from d${i}`)
+  const deletes = [{ text: `with ${ctes.join(',\n')}\n${counts.join(' union all ')}`, params: [] }]
+  return { mode: 'fixpoint', tables: order.length ? order : tables, setup, iterate, checks, detaches, deletes }
 }

@@ -29,7 +29,11 @@ export interface CleanupOptions {
   guard?: GuardOptions
   /** Schemas to introspect. @default ['public'] */
   schemas?: string[]
+  /** Run the cleanup in a transaction that is rolled back: the report counts what would be deleted. */
+  dryRun?: boolean
 }
+
+const ROLLBACK = Symbol('leakless.dryRun')
 
 const RETRYABLE = new Set(['40P01', '40001'])
 
@@ -81,7 +85,7 @@ export async function cleanupPrefix(
   const retries = options.retries ?? 3
   for (let attempt = 1; ; attempt++) {
     try {
-      const { deleted, statements } = await executePlan(db, plan, lockTimeoutMs)
+      const { deleted, statements } = await executePlan(db, plan, lockTimeoutMs, options.dryRun ?? false)
       const total = Object.values(deleted).reduce((a, b) => a + b, 0)
       return {
         prefix,
@@ -104,6 +108,7 @@ async function executePlan(
   db: Database,
   plan: CleanupPlan,
   lockTimeoutMs: number,
+  dryRun: boolean,
 ): Promise<{ deleted: Record<string, number>; statements: number }> {
   const deleted: Record<string, number> = {}
   const add = (rows: Array<{ table: string; deleted: number }>) => {
@@ -113,7 +118,9 @@ async function executePlan(
   // lock_timeout and asynchronous commit already), unless another lock timeout was asked for.
   if (
     db.source !== 'drizzle' &&
+    !dryRun &&
     lockTimeoutMs === CONNECTION_LOCK_TIMEOUT_MS &&
+    plan.mode === 'single' &&
     plan.checks.length === 0 &&
     plan.detaches.length === 0 &&
     plan.deletes.length === 1
@@ -123,7 +130,7 @@ async function executePlan(
     return { deleted, statements: 1 }
   }
   let statements = 0
-  await db.transaction(async (run: RawExecute) => {
+  const transaction = db.transaction(async (run: RawExecute) => {
     const exec = <T extends Record<string, unknown>>(text: string, params: unknown[] = []) => {
       statements++
       return run<T>(text, params)
@@ -131,6 +138,17 @@ async function executePlan(
     await exec(`select set_config('lock_timeout', $1, true), set_config('synchronous_commit', 'off', true)`, [
       `${lockTimeoutMs}ms`,
     ])
+    for (const statement of plan.setup) await exec(statement.text, statement.params)
+    // Gather owned keys until a whole pass finds no new one (bounded: each pass adds at least one row).
+    for (let pass = 0; plan.iterate.length > 0; pass++) {
+      if (pass > 10_000) throw new Error('the owned-rows fixpoint did not converge')
+      let added = 0
+      for (const statement of plan.iterate) {
+        const [row] = await exec<{ n: number }>(statement.text, statement.params)
+        added += row?.n ?? 0
+      }
+      if (added === 0) break
+    }
     for (const check of plan.checks) {
       const [found] = await exec<{ table: string; column: string; constraint: string; row: string }>(
         check.text,
@@ -146,6 +164,10 @@ async function executePlan(
     }
     for (const detach of plan.detaches) await exec(detach.text, detach.params)
     for (const statement of plan.deletes) add(await exec(statement.text, statement.params))
+    if (dryRun) throw ROLLBACK
+  })
+  await transaction.catch((error: unknown) => {
+    if (error !== ROLLBACK) throw error
   })
   return { deleted, statements }
 }

@@ -199,6 +199,17 @@ async function countOwned(
 ): Promise<Record<string, number>> {
   const plan = planCleanup(graph, { prefix, tagColumns, keys }, nullableDependents ? { nullableDependents } : {})
   if (plan.tables.length === 0) return {}
+  if (plan.mode === 'fixpoint') {
+    // Cycles: count by running the real cleanup in a transaction that is rolled back.
+    const report = await cleanupPrefix(db, prefix, {
+      keys,
+      tagColumns: Object.fromEntries(tagColumns),
+      dryRun: true,
+      ...(nullableDependents ? { nullableDependents } : {}),
+      schemas: [...new Set([...graph.tables.values()].map((t) => t.schema))],
+    })
+    return report.deleted
+  }
   const inPlan = new Set(plan.tables)
   // The foreign keys through which a table's rows cannot exist without an owned parent (as planCleanup).
   const owners = (name: string) =>

@@ -10,7 +10,7 @@ export interface CleanupReport {
   durationMs: number
   /** SQL statements sent (1 for the single-statement path). */
   statements: number
-  mode: 'single' | 'ordered'
+  mode: 'single' | 'ordered' | 'fixpoint'
   /** 1, or more when a deadlock or serialization failure was retried. */
   attempts: number
 }
