@@ -200,7 +200,7 @@ export async function createRows(
     const slice = rows.slice(start, start + chunk)
     let returned: Attributes[]
     try {
-      const statement = raw === null ? null : compileInsert(state.table, slice)
+      const statement = raw === null ? null : compileInsert(state.table, slice, { arrays: raw.arrays })
       returned =
         statement !== null
           ? await executeInsert(db, raw!, statement)

@@ -23,14 +23,80 @@ function isSqlValue(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { getSQL?: unknown }).getSQL === 'function'
 }
 
+/** One element of a PostgreSQL array literal; undefined for values it cannot spell (bytes, objects). */
+function arrayElement(value: unknown): string | undefined {
+  if (value === null) return 'NULL'
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value)
+  if (typeof value !== 'string') return undefined
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+}
+
+const SERIAL_TYPES: Record<string, string> = { smallserial: 'smallint', serial: 'integer', bigserial: 'bigint' }
+
+/** The SQL type of a column for an array cast, or null when unnest cannot carry it (arrays, odd types). */
+function arrayElementType(column: Column): string | null {
+  const type = (column as { getSQLType?(): string }).getSQLType?.()
+  if (type === undefined || type.includes('[') || !/^[a-z][a-z0-9 (),_]*$/.test(type)) return null
+  return SERIAL_TYPES[type] ?? type
+}
+
+/**
+ * `INSERT … SELECT * FROM unnest($1::type[], …)`: one parameter per column instead of one per value,
+ * which PostgreSQL parses and binds faster for large lists. Only when every column is given in all
+ * rows or in none (a missing value must become DEFAULT, which unnest cannot say).
+ */
+function compileUnnest(
+  target: string,
+  insertable: Array<[string, Column]>,
+  all: Array<[string, Column]>,
+  rows: Attributes[],
+): InsertStatement | null {
+  const given = insertable.filter(([key]) => rows[0]![key] !== undefined)
+  if (given.length === 0) return null
+  const casts: string[] = []
+  const params: unknown[] = []
+  for (const [key, column] of given) {
+    const type = arrayElementType(column)
+    if (type === null) return null
+    // Sent as one array literal in text form, so no driver-side array serializer is involved.
+    const elements: string[] = []
+    for (const row of rows) {
+      const value = row[key]
+      if (value === undefined || isSqlValue(value)) return null
+      const element = arrayElement(value === null ? null : column.mapToDriverValue(value))
+      if (element === undefined) return null
+      elements.push(element)
+    }
+    params.push(`{${elements.join(',')}}`)
+    casts.push(`$${params.length}::${type}[]`)
+  }
+  for (const [key] of insertable) {
+    if (!given.some(([k]) => k === key) && rows.some((row) => row[key] !== undefined)) return null
+  }
+  const text =
+    `insert into ${target} (${given.map(([, c]) => quote(c.name)).join(', ')}) select * from unnest(${casts.join(', ')}) ` +
+    `returning ${all.map(([, c]) => quote(c.name)).join(', ')}`
+  return { text, params, columns: all }
+}
+
 /** Compiles the INSERT, or returns null when a value needs drizzle's builder (an SQL expression). */
-export function compileInsert(table: AnyTable, rows: Attributes[]): InsertStatement | null {
+export function compileInsert(
+  table: AnyTable,
+  rows: Attributes[],
+  options: { arrays?: boolean } = {},
+): InsertStatement | null {
   const all = Object.entries(getTableColumns(table)) as Array<[string, Column]>
   // Generated columns (GENERATED ALWAYS) take no value, as in drizzle's own inserts.
   const insertable = all.filter(
     ([, column]) => !(column as { shouldDisableInsert?(): boolean }).shouldDisableInsert?.(),
   )
   const { schema, name } = getTableConfig(table)
+  const quoted = schema === undefined ? quote(name) : `${quote(schema)}.${quote(name)}`
+  const clientDefaults = insertable.some(([, c]) => c.defaultFn !== undefined || c.onUpdateFn !== undefined)
+  if (options.arrays && rows.length > 1 && !clientDefaults) {
+    const unnest = compileUnnest(quoted, insertable, all, rows)
+    if (unnest !== null) return unnest
+  }
   const params: unknown[] = []
   const tuples: string[] = []
   for (const row of rows) {
@@ -51,9 +117,8 @@ export function compileInsert(table: AnyTable, rows: Attributes[]): InsertStatem
     }
     tuples.push(`(${values.join(', ')})`)
   }
-  const target = schema === undefined ? quote(name) : `${quote(schema)}.${quote(name)}`
   const text =
-    `insert into ${target} (${insertable.map(([, c]) => quote(c.name)).join(', ')}) values ${tuples.join(', ')} ` +
+    `insert into ${quoted} (${insertable.map(([, c]) => quote(c.name)).join(', ')}) values ${tuples.join(', ')} ` +
     `returning ${all.map(([, c]) => quote(c.name)).join(', ')}`
   return { text, params, columns: all }
 }

@@ -12,7 +12,10 @@ export function drizzleOf(db: DatabaseLike): DrizzleDatabase {
 }
 
 /** Runs SQL text with `$n` parameters on the driver under a drizzle instance; rows as objects. */
-export type RawQuery = (text: string, params: unknown[]) => Promise<Record<string, unknown>[]>
+export type RawQuery = ((text: string, params: unknown[]) => Promise<Record<string, unknown>[]>) & {
+  /** postgres.js sends array parameters efficiently (one parameter per column with `unnest`). */
+  readonly arrays: boolean
+}
 
 // Value parsers PGlite must skip so values come back as drizzle's columns expect them (as drizzle's
 // own PGlite session does): timestamp, timestamptz, interval, date and their arrays stay strings.
@@ -34,12 +37,14 @@ interface PgliteClient {
 export function rawQueryOf(db: DrizzleDatabase): RawQuery | null {
   const client = (db as { $client?: unknown }).$client
   if (typeof client === 'function' && typeof (client as Partial<PostgresJsClient>).unsafe === 'function') {
-    return (text, params) => (client as unknown as PostgresJsClient).unsafe(text, params)
+    const run = (text: string, params: unknown[]) => (client as unknown as PostgresJsClient).unsafe(text, params)
+    return Object.assign(run, { arrays: true })
   }
   if (typeof client === 'object' && client !== null && 'waitReady' in client && 'query' in client) {
     const pglite = client as PgliteClient
-    return async (text, params) =>
+    const run = async (text: string, params: unknown[]) =>
       (await pglite.query(text, params, { rowMode: 'object', parsers: pgliteParsers })).rows
+    return Object.assign(run, { arrays: false })
   }
   return null
 }

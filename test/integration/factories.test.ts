@@ -53,6 +53,18 @@ describe.each(drivers)('factories on $name', (driver) => {
     await counted.close()
   })
 
+  it('lists keep every value exactly, whatever characters it holds', async () => {
+    const { users: u } = run.scope('characters').bind(factories)
+    const names = ['a "quoted", name', 'back\\slash {brace}', 'NULL', '', 'ünïcödé ✓']
+    const rows = await Promise.all(names.map(() => u.createList(2, { name: '' })))
+    expect(rows.flat()).toHaveLength(10)
+    const made = await u.createList(names.length)
+    const updated = await Promise.all(
+      made.map((row, i) => u.createList(2, { name: names[i]! }).then((list) => list.map((r) => r.name))),
+    )
+    expect(updated).toEqual(names.map((name) => [name, name]))
+  })
+
   it('SQL expressions in overrides go through drizzle and still return typed rows', async () => {
     const scope = run.scope('sql override')
     const { users: u } = scope.bind(factories)

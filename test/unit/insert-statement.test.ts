@@ -12,6 +12,8 @@ const things = pgTable('things', {
   'odd"name': text('odd"name'),
 })
 
+const plain = pgTable('plain', { id: text('id').primaryKey(), label: text('label'), count: integer('count') })
+
 describe('compileInsert', () => {
   it('writes one multi-row INSERT with parameters, DEFAULT for missing values and RETURNING every column', () => {
     const at = new Date('2030-01-02T03:04:05.678Z')
@@ -25,6 +27,23 @@ describe('compileInsert', () => {
     )
     expect(statement.params).toEqual(['a', 'made-by-default-fn', null, at.toISOString(), 'b', 'given', 7])
     expect(statement.columns.map(([key]) => key)).toEqual(['id', 'label', 'count', 'seenAt', 'total', 'odd"name'])
+  })
+
+  it('sends a list as one array literal per column with unnest when the driver allows it', () => {
+    const statement = compileInsert(
+      plain,
+      [
+        { id: 'a', label: 'x "y", \\z', count: 1 },
+        { id: 'b', label: null, count: 2 },
+      ],
+      { arrays: true },
+    )!
+    expect(statement.text).toBe(
+      'insert into "plain" ("id", "label", "count") select * from unnest($1::text[], $2::text[], $3::integer[]) returning "id", "label", "count"',
+    )
+    expect(statement.params).toEqual(['{"a","b"}', '{"x \\"y\\", \\\\z",NULL}', '{1,2}'])
+    // a value missing in some rows must become DEFAULT: back to VALUES
+    expect(compileInsert(plain, [{ id: 'a', count: 1 }, { id: 'b' }], { arrays: true })!.text).toContain('values')
   })
 
   it('qualifies tables of a schema', () => {
