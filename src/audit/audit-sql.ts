@@ -1,4 +1,5 @@
 import type { ForeignKey, SchemaGraph, TableSchema } from '../db/schema-graph.js'
+import { literal, q, qTable, tuple } from '../db/sql-text.js'
 
 /** What the audit starts from in each table. */
 export interface AuditSeeds {
@@ -16,12 +17,6 @@ export interface AuditQuery {
   /** Foreign keys named in `via`, by constraint name. */
   owners: Map<string, ForeignKey>
 }
-
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`
-const qTable = (t: TableSchema) => `${q(t.schema)}.${q(t.table)}`
-const literal = (value: string) => `'${value.replace(/'/g, "''")}'`
-const tuple = (alias: string, columns: readonly string[]) =>
-  columns.length === 1 ? `${alias}.${q(columns[0]!)}` : `(${columns.map((c) => `${alias}.${q(c)}`).join(', ')})`
 
 /** A row cannot exist without its parent through a NOT NULL or ON DELETE CASCADE foreign key. */
 export const owning = (fk: ForeignKey) => !fk.nullable || fk.onDelete === 'cascade'

@@ -1,6 +1,7 @@
 import { CleanupError } from '../errors.js'
 import { assertOwnedPrefix, likePrefix } from '../ids/sql-prefix.js'
 import { referencing, type ForeignKey, type SchemaGraph, type TableSchema } from '../db/schema-graph.js'
+import { literal, q, qTable, tuple } from '../db/sql-text.js'
 
 /** What a cleanup owns: rows whose tag columns start with the prefix, and rows the ledger recorded. */
 export interface CleanupSeeds {
@@ -62,11 +63,6 @@ class Params {
     return `$${this.values.length}`
   }
 }
-
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`
-const qTable = (t: TableSchema) => `${q(t.schema)}.${q(t.table)}`
-const tuple = (alias: string, columns: readonly string[]) =>
-  columns.length === 1 ? `${alias}.${q(columns[0]!)}` : `(${columns.map((c) => `${alias}.${q(c)}`).join(', ')})`
 
 /** Builds the delete plan for the owned seeds over the foreign-key graph (pure: no database). */
 export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: PlanOptions = {}): CleanupPlan {
@@ -220,10 +216,6 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
     }
   }
   return { mode: restrict ? 'ordered' : 'single', tables: order, setup: [], iterate: [], checks, detaches, deletes }
-}
-
-function literal(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`
 }
 
 type TableLookup = (name: string) => TableSchema

@@ -2,7 +2,8 @@ import { CleanupError } from '../errors.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema, invalidateSchema } from '../db/introspect.js'
-import type { SchemaGraph, TableSchema } from '../db/schema-graph.js'
+import type { SchemaGraph } from '../db/schema-graph.js'
+import { literal, q, qTable, tuple } from '../db/sql-text.js'
 import { decodeId, type DecodedId } from '../ids/decode.js'
 import { RUN_TAG_PATTERN } from '../ids/id-format.js'
 import { likePrefix } from '../ids/sql-prefix.js'
@@ -58,9 +59,6 @@ export interface SweepReport {
   durationMs: number
 }
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`
-const qTable = (t: TableSchema) => `${q(t.schema)}.${q(t.table)}`
-const literal = (value: string) => `'${value.replace(/'/g, "''")}'`
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 // Run tag, then the process field: a process prefix of the id grammar (decodeId checks the rest).
 const PROCESS_PREFIX_SQL = `'^([0-9a-z]{14}-[0-9a-z]+-)'`
@@ -251,8 +249,4 @@ async function countOwned(
   const out: Record<string, number> = {}
   for (const row of rows) if (Number(row.n) > 0) out[row.table] = Number(row.n)
   return out
-}
-
-function tuple(alias: string, columns: readonly string[]): string {
-  return columns.length === 1 ? `${alias}.${q(columns[0]!)}` : `(${columns.map((c) => `${alias}.${q(c)}`).join(', ')})`
 }
