@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { cpus } from 'node:os'
-import { connect, type Database } from '../src/db/index.js'
+import { fileURLToPath } from 'node:url'
+import { connect, ensureSchema, type Database } from '../src/db/index.js'
 import { cleanupPrefix, createRun, type RunContext } from '../src/index.js'
 import { median, printTable, writeResult } from './lib/measure.js'
 
@@ -58,6 +59,8 @@ export async function run(): Promise<boolean> {
   const options = { schemas: [schema] }
   let leakless: RunContext | undefined
   try {
+    // The private tables copy the reference ones: apply its migrations first (fresh database).
+    await ensureSchema(db, { migrationsFolder: fileURLToPath(new URL('../factories/migrations', import.meta.url)) })
     for (const statement of DDL) await db.execute(statement)
     leakless = await createRun({ db })
     const graph = { users: 100, sessions: 200, bookings: 300, activity: 300 }

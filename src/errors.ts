@@ -12,6 +12,10 @@ export type LeaklessErrorCode =
   | 'PREFIX_INVALID'
   | 'STATE_DIR_UNWRITABLE'
   | 'SEED_INVALID'
+  // leakless.config.ts (ConfigError)
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_LOAD_FAILED'
+  | 'CONFIG_INVALID'
   // database connection (ConnectionError)
   | 'DB_UNREACHABLE'
   | 'DB_AUTH_FAILED'

@@ -48,6 +48,8 @@ export type {
   EnsureSchemaOptions,
 } from './db/index.js'
 export { BoundFactory, defineFactory, Factory } from './factory/index.js'
+export { defineConfig, loadConfig } from './config/index.js'
+export type { LeaklessConfig, LoadConfigOptions, OnLeak, ResolvedConfig } from './config/index.js'
 export type {
   AfterCreateContext,
   AnyTable,

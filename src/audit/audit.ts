@@ -88,7 +88,7 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
         tag,
         via,
         provenance,
-        test: source?.test ?? null,
+        test: source?.test ?? (scopePrefix === undefined ? null : (options.scopeNames?.get(scopePrefix) ?? null)),
         caller: source?.caller ?? null,
         ageMs: ageOf(now, entry, provenance?.time),
       })

@@ -11,6 +11,8 @@ export interface AuditOptions {
   runTag?: string
   /** Rows this process made: they name the test and `file:line` of leaked rows, and are found even without a tag. */
   ledger?: readonly LedgerEntry[]
+  /** Test names by scope prefix (`run.scopeNames`): name the test of rows no ledger entry explains. */
+  scopeNames?: ReadonlyMap<string, string>
   /** Table (`public.users`) → columns carrying tags, besides every table's text primary key. */
   tagColumns?: Readonly<Record<string, readonly string[]>>
   /** Also scan every text column of every table (slower: no index helps). @default false */

@@ -1,4 +1,5 @@
 import { audit } from '../audit/audit.js'
+import type { AuditReport } from '../audit/types.js'
 import { connect } from '../db/connect.js'
 import type { Database } from '../db/database.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
@@ -38,6 +39,9 @@ class Cleaner implements RunCleaner {
     private readonly lease: Lease | null,
   ) {}
 
+  /** Scope prefixes whose cleanup ran: rows found with them at close were written after it. */
+  readonly #cleaned = new Set<string>()
+
   async cleanPrefix(prefix: string, ledger: Ledger): Promise<CleanupReport> {
     const untagged = ledger.untaggedLive()
     const report = await cleanupPrefix(this.db, prefix, {
@@ -45,6 +49,7 @@ class Cleaner implements RunCleaner {
       learntTagColumns: this.run.ledger.tagColumns(),
       keys: ledger.untaggedKeys(),
     })
+    if (prefix !== this.run.prefix) this.#cleaned.add(prefix)
     // Deleted now: keep the crash journal to the untagged rows that still exist.
     ledger.markDeleted(untagged)
     if (untagged.length > 0) {
@@ -57,18 +62,30 @@ class Cleaner implements RunCleaner {
 
   async close(): Promise<CloseReport> {
     try {
+      const auditWorker = () =>
+        audit({
+          db: this.db,
+          prefix: this.run.prefix,
+          ledger: this.run.ledger.entries,
+          scopeNames: this.run.scopeNames,
+          ...(this.options.tagColumns ? { tagColumns: this.options.tagColumns } : {}),
+          ...(this.options.schemas ? { schemas: this.options.schemas } : {}),
+        })
+      const before = await auditWorker()
+      const lateRows = before.rows.filter((row) => this.#isCleanedScope(row.provenance?.scopePrefix))
+      const tables: Record<string, number> = {}
+      for (const row of lateRows) tables[row.table] = (tables[row.table] ?? 0) + 1
+      const leftBehind: AuditReport = { ...before, clean: lateRows.length === 0, rows: lateRows, tables }
       const cleanup = await this.cleanPrefix(this.run.prefix, this.run.ledger)
-      const report = await audit({
-        db: this.db,
-        prefix: this.run.prefix,
-        ledger: this.run.ledger.entries,
-        ...(this.options.tagColumns ? { tagColumns: this.options.tagColumns } : {}),
-        ...(this.options.schemas ? { schemas: this.options.schemas } : {}),
-      })
-      return { cleanup, audit: report }
+      const after = await auditWorker()
+      return { clean: leftBehind.clean && after.clean, leftBehind, cleanup, audit: after }
     } finally {
       await this.lease?.release()
     }
+  }
+
+  #isCleanedScope(scopePrefix: string | undefined): boolean {
+    return scopePrefix !== undefined && this.#cleaned.has(scopePrefix)
   }
 }
 

@@ -27,6 +27,8 @@ export interface SweepOptions {
   stateDir?: string
   /** Sweep only the processes of this run (e.g. `leakless sweep --run <tag>`). @default every run */
   runTag?: string
+  /** Sweep only processes of this CI shard (`null`: processes without a shard). @default every shard */
+  shard?: number | null
   /** Leave this run alone entirely (the current one); its processes are not reported. */
   exceptRunTag?: string
   /** The clock the age threshold is measured against. @default new Date() */
@@ -110,6 +112,7 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
   for (const prefix of [...prefixes].sort(byText)) {
     const decoded = decodeProcessPrefix(prefix)
     if (decoded === null || !wanted(decoded.runTag)) continue
+    if (options.shard !== undefined && decoded.shard !== options.shard) continue
     if (decoded.time.getTime() > cutoff) {
       report.skipped.push({ prefix, reason: 'too young' })
       continue

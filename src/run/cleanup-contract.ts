@@ -1,4 +1,5 @@
 import { CleanupError } from '../errors.js'
+import type { AuditReport } from '../audit/types.js'
 import type { Ledger } from './ledger.js'
 
 /** What one cleanup deleted. */
@@ -26,11 +27,18 @@ export interface RunCleaner {
   close(): Promise<CloseReport>
 }
 
-/** What `run.close()` did: the worker's cleanup and the audit after it. */
+/** What `run.close()` did: what ended tests left behind, the worker's cleanup, and the audit after it. */
 export interface CloseReport {
+  /** False when `leftBehind` or `audit` found rows. */
+  clean: boolean
+  /**
+   * Rows still carrying the prefix of a test whose `scope.cleanup()` had already run, found before the
+   * worker's cleanup deleted them: late writes (a timer, a queue, the app after the test ended).
+   */
+  leftBehind: AuditReport
   cleanup: CleanupReport
-  /** The leak audit of the worker's prefix after cleanup (`clean`, `rows`, … of `audit()`). */
-  audit: { prefix: string; clean: boolean; rows: readonly object[]; tables: Record<string, number> }
+  /** The leak audit of the worker's prefix after its cleanup: rows that cleanup could not remove. */
+  audit: AuditReport
 }
 
 export function noCleaner(what: string): CleanupError {

@@ -75,6 +75,7 @@ export class RunContext implements IdSource {
   /** @internal attached by the public `createRun` when the run has a database */
   cleaner: RunCleaner | null = null
   #scopes = 0
+  readonly #scopeNames = new Map<string, string>()
   #outside: TestScope | undefined
 
   /** @internal use {@link createRun} */
@@ -121,7 +122,14 @@ export class RunContext implements IdSource {
   scope(name?: string): TestScope {
     const n = ++this.#scopes
     const scopeName = name ?? `scope ${n}`
-    return new TestScope(this, n, scopeName, this.fixedSeed ?? deriveSeed(this.runTag, scopeName))
+    const scope = new TestScope(this, n, scopeName, this.fixedSeed ?? deriveSeed(this.runTag, scopeName))
+    this.#scopeNames.set(scope.prefix, scopeName)
+    return scope
+  }
+
+  /** The name of every scope this context opened, by scope prefix (leak reports name the test). */
+  get scopeNames(): ReadonlyMap<string, string> {
+    return this.#scopeNames
   }
 
   /** Scope 0: ids, factories and rows that belong to the worker rather than to one test. */

@@ -1,0 +1,135 @@
+import { audit } from '../audit/audit.js'
+import type { AuditReport } from '../audit/types.js'
+import { cleanupPrefix } from '../cleanup/execute.js'
+import { sweep, type SweepReport } from '../cleanup/sweep.js'
+import type { LeaklessConfig } from '../config/define-config.js'
+import { loadConfig, type ResolvedConfig } from '../config/load-config.js'
+import { connect } from '../db/connect.js'
+import { ensureSchema } from '../db/migrate.js'
+import { createRunTag, parseRunTag } from '../ids/run-tag.js'
+import { parseShard } from '../run/environment.js'
+import { cleanupOptionsOf, connectOptionsOf, guardOptionsOf, sweepThresholdMs } from './config-options.js'
+import { formatTeardownReport } from './report.js'
+
+export interface GlobalRunOptions {
+  /** Options that override `leakless.config.ts`. */
+  config?: LeaklessConfig
+  /** Where `leakless.config.*` is searched. @default process.cwd() */
+  cwd?: string
+  /** This process's CI shard (1-based); teardown audits only its processes. @default `LEAKLESS_SHARD`, else none */
+  shard?: number | null
+  /** Where progress lines go. @default console.error */
+  log?: (line: string) => void
+  /** The environment this run's workers (and an app server) inherit. @default process.env */
+  env?: NodeJS.ProcessEnv
+}
+
+/** A run under way: what the global setup prepared, and its teardown. */
+export interface GlobalRun {
+  readonly runTag: string
+  /** The database URL workers and an app server use (also in `DATABASE_URL` unless that was set). */
+  readonly databaseUrl: string | null
+  readonly config: ResolvedConfig
+  /** What the sweep of dead runs removed at setup; null when it is off. */
+  readonly swept: SweepReport | null
+  /** Sweeps this run's workers that never closed, audits the run's rows, cleans what is left; then disconnects. */
+  teardown(options?: { color?: boolean }): Promise<RunTeardownReport>
+}
+
+export interface RunTeardownReport {
+  runTag: string
+  /** Workers of this run (this shard) that ended without closing, and what was swept of them. */
+  crashed: SweepReport
+  /** Rows of the run (this shard) still in the database after that sweep; they are then deleted. */
+  audit: AuditReport
+  /** No crashed worker left rows, and the audit found none. */
+  clean: boolean
+  /** `onLeak` from the configuration. */
+  onLeak: 'fail' | 'warn'
+  /** A readable account of what was found; empty when clean. */
+  message: string
+}
+
+/**
+ * The global setup of a test run: loads `leakless.config.ts`, connects (starting the embedded
+ * PostgreSQL when no URL is set), applies the migrations once, sets `LEAKLESS_RUN` for the workers,
+ * and sweeps dead runs older than the threshold.
+ *
+ * @example
+ * const run = await startGlobalRun()
+ * // … the runner's workers run the tests …
+ * const report = await run.teardown()
+ */
+export async function startGlobalRun(options: GlobalRunOptions = {}): Promise<GlobalRun> {
+  const env = options.env ?? process.env
+  const log = options.log ?? ((line: string) => console.error(line))
+  const config = await loadConfig({
+    env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.config ? { overrides: options.config } : {}),
+  })
+  const db = await connect({ ...connectOptionsOf(config), env, max: 4 })
+  try {
+    if (config.migrations !== undefined) await ensureSchema(db, { migrationsFolder: config.migrations })
+    const runTag = env.LEAKLESS_RUN ? parseRunTag(env.LEAKLESS_RUN) : createRunTag()
+    env.LEAKLESS_RUN = runTag
+    const databaseUrl = config.databaseUrl ?? env.DATABASE_URL ?? env.LEAKLESS_DATABASE_URL ?? null
+    if (databaseUrl !== null && !env.DATABASE_URL) env.DATABASE_URL = databaseUrl
+    const shard =
+      options.shard === undefined ? (env.LEAKLESS_SHARD ? parseShard(env.LEAKLESS_SHARD) : null) : options.shard
+    if (shard !== null) env.LEAKLESS_SHARD = String(shard)
+
+    const cleanup = cleanupOptionsOf(config)
+    const sweepOptions = {
+      db,
+      ...(cleanup.tagColumns ? { tagColumns: cleanup.tagColumns } : {}),
+      ...(cleanup.schemas ? { schemas: cleanup.schemas } : {}),
+      ...(cleanup.nullableDependents ? { nullableDependents: cleanup.nullableDependents } : {}),
+      guard: guardOptionsOf(config),
+    }
+    const olderThanMs = sweepThresholdMs(config)
+    const swept = olderThanMs === null ? null : await sweep({ ...sweepOptions, olderThanMs, exceptRunTag: runTag })
+    const sweptRows = swept?.swept.reduce((n, p) => n + Object.values(p.deleted).reduce((a, b) => a + b, 0), 0) ?? 0
+    if (sweptRows > 0) log(`leakless: swept ${sweptRows} rows of ${swept!.swept.length} dead test processes`)
+
+    return {
+      runTag,
+      databaseUrl,
+      config,
+      swept,
+      async teardown({ color = false } = {}) {
+        try {
+          const crashed = await sweep({ ...sweepOptions, olderThanMs: 0, runTag, shard })
+          const found = await audit({
+            db,
+            runTag,
+            ...(cleanup.tagColumns ? { tagColumns: cleanup.tagColumns } : {}),
+            ...(cleanup.schemas ? { schemas: cleanup.schemas } : {}),
+          })
+          // Other shards may still be running: this one answers for its own processes only.
+          const rows = found.rows.filter((row) => shard === null || row.provenance?.shard === shard)
+          const tables: Record<string, number> = {}
+          for (const row of rows) tables[row.table] = (tables[row.table] ?? 0) + 1
+          const report: AuditReport = { ...found, rows, tables, clean: rows.length === 0 }
+          const prefixes = new Set(rows.flatMap((row) => (row.provenance ? [row.provenance.processPrefix] : [])))
+          for (const prefix of prefixes) await cleanupPrefix(db, prefix, cleanup)
+          const crashedRows = crashed.swept.some((p) => Object.values(p.deleted).some((n) => n > 0))
+          const clean = !crashedRows && report.clean
+          return {
+            runTag,
+            crashed,
+            audit: report,
+            clean,
+            onLeak: config.onLeak ?? 'fail',
+            message: clean ? '' : formatTeardownReport(crashed, report, { color }),
+          }
+        } finally {
+          await db.close()
+        }
+      },
+    }
+  } catch (error) {
+    await db.close()
+    throw error
+  }
+}

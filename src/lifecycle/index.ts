@@ -1,0 +1,6 @@
+export { startGlobalRun } from './global-run.js'
+export type { GlobalRun, GlobalRunOptions, RunTeardownReport } from './global-run.js'
+export { openWorkerRun } from './worker-run.js'
+export type { WorkerCloseResult, WorkerRun, WorkerRunOptions } from './worker-run.js'
+export { formatCloseReport, formatTeardownReport } from './report.js'
+export { cleanupOptionsOf, connectOptionsOf } from './config-options.js'
