@@ -197,14 +197,28 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
       const returned = new Set<string>(t.primaryKey)
       for (const fks of owners.values())
         for (const fk of fks) if (fk.refTable === name) fk.refColumns.forEach((c) => returned.add(c))
-      const parts = seedPredicate(name, 't', params)
+      const parts = seedPredicate(name, 's', params)
       for (const fk of owners.get(name) ?? []) {
         parts.push(
-          `${tuple('t', fk.columns)} in (select ${fk.refColumns.map(q).join(', ')} from d${order.indexOf(fk.refTable)})`,
+          `${tuple('s', fk.columns)} in (select ${fk.refColumns.map(q).join(', ')} from d${order.indexOf(fk.refTable)})`,
         )
       }
-      const returning = returned.size > 0 ? [...returned].map((c) => `t.${q(c)}`).join(', ') : '1'
-      return `d${i} as (delete from ${qTable(t)} as t where ${parts.length ? parts.join(' or ') : 'false'} returning ${returning})`
+      // Several conditions: one index-driven branch each, joined on the primary key (an OR of
+      // them would make PostgreSQL scan the whole table).
+      const branches = parts.length > 1 && t.primaryKey.length > 0
+      const alias = branches ? 't' : 's'
+      const where = branches
+        ? `${tuple('t', t.primaryKey)} in (${parts
+            .map(
+              (part) =>
+                `select ${t.primaryKey.map((c) => `s.${q(c)}`).join(', ')} from ${qTable(t)} as s where ${part}`,
+            )
+            .join(' union all ')})`
+        : parts.length > 0
+          ? parts.join(' or ')
+          : 'false'
+      const returning = returned.size > 0 ? [...returned].map((c) => `${alias}.${q(c)}`).join(', ') : '1'
+      return `d${i} as (delete from ${qTable(t)} as ${alias} where ${where} returning ${returning})`
     })
     const counts = order.map((name, i) => `select ${literal(name)} as "table", count(*)::int as "deleted" from d${i}`)
     deletes.push({ text: `with ${ctes.join(',\n')}\n${counts.join(' union all ')}`, params: params.values })

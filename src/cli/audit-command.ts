@@ -1,5 +1,5 @@
 import { audit, auditToJson, formatAuditReport } from '../audit/index.js'
-import { connect } from '../db/connect.js'
+import { openConfigured, schemasOf } from './config.js'
 import { CliExit, EXIT } from './exit.js'
 import { useColor, type CliIo } from './io.js'
 
@@ -9,6 +9,7 @@ export interface AuditFlags {
   deep?: boolean
   json?: boolean
   schemas?: string[]
+  config?: string
 }
 
 /** `leakless audit`: rows a run (or a prefix) left behind. Exit 0 clean, 1 leaks, 2 error. */
@@ -21,14 +22,15 @@ export async function auditCommand(flags: AuditFlags, io: CliIo): Promise<number
       'audit needs to know which run to audit: pass --run <tag> (the LEAKLESS_RUN of that run, or decode an id it made with `leakless decode`), or --prefix <prefix>, or set LEAKLESS_RUN.',
     )
   }
-  const db = await connect({ env: io.env })
+  const { config, db } = await openConfigured(io, flags.config)
   try {
     const report = await audit({
       db,
       ...(prefix === undefined ? {} : { prefix }),
       ...(runTag === undefined ? {} : { runTag }),
       deep: flags.deep === true,
-      ...(flags.schemas && flags.schemas.length > 0 ? { schemas: flags.schemas } : {}),
+      ...schemasOf(flags, config),
+      ...(config.tagColumns ? { tagColumns: config.tagColumns } : {}),
     })
     io.out(
       flags.json ? JSON.stringify(auditToJson(report), null, 2) : formatAuditReport(report, { color: useColor(io) }),

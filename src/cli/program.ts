@@ -31,6 +31,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--deep', 'Also scan every text column of every table (slower)')
     .option('--json', 'Print the report as JSON')
     .option('--schema <schema>', 'Schema to audit; repeat for several (default: public)')
+    .option('--config <file>', 'Config file (default: LEAKLESS_CONFIG, else leakless.config.ts found from here up)')
     .example('  $ leakless audit --run mi8d0k2wq3z9xa')
     .action((flags: Flags) =>
       auditCommand(
@@ -40,6 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           deep: flags.deep === true,
           json: flags.json === true,
           schemas: optionValues(args, 'schema'),
+          config: text('config'),
         },
         io,
       ),
@@ -52,6 +54,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--run <tag>', 'Sweep only the processes of this run')
     .option('--json', 'Print the report as JSON')
     .option('--schema <schema>', 'Schema to sweep; repeat for several (default: public)')
+    .option('--config <file>', 'Config file (default: LEAKLESS_CONFIG, else leakless.config.ts found from here up)')
     .example('  $ leakless sweep --older-than 2d --dry-run')
     .action((flags: Flags) =>
       sweepCommand(
@@ -61,6 +64,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           dryRun: flags.dryRun === true,
           json: flags.json === true,
           schemas: optionValues(args, 'schema'),
+          config: text('config'),
         },
         io,
       ),

@@ -1,5 +1,6 @@
 import { sweep } from '../cleanup/sweep.js'
-import { connect } from '../db/connect.js'
+import { guardOptionsOf } from '../lifecycle/config-options.js'
+import { openConfigured, schemasOf } from './config.js'
 import { RUN_TAG_PATTERN } from '../ids/id-format.js'
 import { durationOption } from './duration.js'
 import { CliExit, EXIT } from './exit.js'
@@ -12,6 +13,7 @@ export interface SweepFlags {
   dryRun?: boolean
   json?: boolean
   schemas?: string[]
+  config?: string
 }
 
 /** `leakless sweep`: deletes what dead runs older than the threshold left behind. Exit 0 done, 2 error. */
@@ -32,14 +34,17 @@ export async function sweepCommand(
     if (progressShown) writeProgress('\r\u001b[2K')
     progressShown = false
   }
-  const db = await connect({ env: io.env })
+  const { config, db } = await openConfigured(io, flags.config)
   try {
     const report = await sweep({
       db,
       olderThanMs,
       dryRun: flags.dryRun === true,
       ...(flags.run === undefined ? {} : { runTag: flags.run }),
-      ...(flags.schemas && flags.schemas.length > 0 ? { schemas: flags.schemas } : {}),
+      ...schemasOf(flags, config),
+      ...(config.tagColumns ? { tagColumns: config.tagColumns } : {}),
+      ...(config.nullableDependents ? { nullableDependents: config.nullableDependents } : {}),
+      guard: guardOptionsOf(config),
       ...(io.stderrTTY
         ? {
             onProgress: (done: number, total: number, table: string) => {

@@ -26,7 +26,8 @@ export interface Database {
   readonly target: DatabaseTarget
   /**
    * Runs SQL (a drizzle `sql` template, or a string with `$1`… placeholders and `params`) and returns
-   * the rows on every driver.
+   * the rows on every driver. A string with parameters becomes a prepared statement of the connection
+   * (one round trip each time after the first): keep values in `params`, not in the text.
    *
    * @example
    * const [row] = await db.execute<{ n: number }>('select $1::int as n', [1])
@@ -102,7 +103,9 @@ export function createDatabaseHandle(init: {
         return rowsOf<T>(await drizzle.execute(query))
       }
       if (driverClient.driver === 'pglite') return rowsOf<T>(await driverClient.client.query(query, params ?? []))
-      return rowsOf<T>(await driverClient.client.unsafe(query, (params ?? []) as never[]))
+      // Prepared (named, kept per connection): an unprepared statement with parameters costs
+      // postgres.js an extra round trip to describe it first.
+      return rowsOf<T>(await driverClient.client.unsafe(query, (params ?? []) as never[], prepared(params)))
     },
     transaction<T>(fn: (run: RawExecute) => Promise<T>): Promise<T> {
       if (driverClient.driver === 'pglite') {
@@ -111,7 +114,7 @@ export function createDatabaseHandle(init: {
         )
       }
       return driverClient.client.begin((sql) =>
-        fn(async (text, params) => rowsOf(await sql.unsafe(text, (params ?? []) as never[]))),
+        fn(async (text, params) => rowsOf(await sql.unsafe(text, (params ?? []) as never[], prepared(params)))),
       ) as Promise<T>
     },
     close() {
@@ -120,6 +123,8 @@ export function createDatabaseHandle(init: {
     },
   }
 }
+
+const prepared = (params: unknown[] | undefined) => ({ prepare: (params?.length ?? 0) > 0 })
 
 /** @internal A short description of a value for error messages: its class name or type. */
 export function describeValue(value: unknown): string {

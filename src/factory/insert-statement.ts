@@ -14,6 +14,8 @@ export interface InsertStatement {
   params: unknown[]
   /** JS key and column of every returned column, to map rows back. */
   columns: Array<[string, Column]>
+  /** The text does not depend on the row count: worth a prepared statement (no extra describe round trip). */
+  reusable: boolean
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
@@ -76,7 +78,7 @@ function compileUnnest(
   const text =
     `insert into ${target} (${given.map(([, c]) => quote(c.name)).join(', ')}) select * from unnest(${casts.join(', ')}) ` +
     `returning ${all.map(([, c]) => quote(c.name)).join(', ')}`
-  return { text, params, columns: all }
+  return { text, params, columns: all, reusable: true }
 }
 
 /** Compiles the INSERT, or returns null when a value needs drizzle's builder (an SQL expression). */
@@ -120,7 +122,7 @@ export function compileInsert(
   const text =
     `insert into ${quoted} (${insertable.map(([, c]) => quote(c.name)).join(', ')}) values ${tuples.join(', ')} ` +
     `returning ${all.map(([, c]) => quote(c.name)).join(', ')}`
-  return { text, params, columns: all }
+  return { text, params, columns: all, reusable: rows.length === 1 }
 }
 
 function mapRow(columns: Array<[string, Column]>, raw: Record<string, unknown>): Attributes {
@@ -144,6 +146,6 @@ export async function executeInsert(
   statement: InsertStatement,
 ): Promise<Attributes[]> {
   loggerOf(db)?.logQuery(statement.text, statement.params)
-  const rows = await raw(statement.text, statement.params)
+  const rows = await raw(statement.text, statement.params, { prepare: statement.reusable })
   return rows.map((row) => mapRow(statement.columns, row))
 }

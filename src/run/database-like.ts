@@ -12,7 +12,11 @@ export function drizzleOf(db: DatabaseLike): DrizzleDatabase {
 }
 
 /** Runs SQL text with `$n` parameters on the driver under a drizzle instance; rows as objects. */
-export type RawQuery = ((text: string, params: unknown[]) => Promise<Record<string, unknown>[]>) & {
+export type RawQuery = ((
+  text: string,
+  params: unknown[],
+  options?: { /** Keep a named prepared statement on the connection (texts that repeat). */ prepare?: boolean },
+) => Promise<Record<string, unknown>[]>) & {
   /** postgres.js sends array parameters efficiently (one parameter per column with `unnest`). */
   readonly arrays: boolean
 }
@@ -23,7 +27,7 @@ const PGLITE_TEXT_TYPES = [1114, 1184, 1186, 1082, 1231, 1115, 1185, 1187, 1182]
 const pgliteParsers = Object.fromEntries(PGLITE_TEXT_TYPES.map((t) => [t, (value: unknown) => value]))
 
 interface PostgresJsClient {
-  unsafe(text: string, params: unknown[]): Promise<Record<string, unknown>[]>
+  unsafe(text: string, params: unknown[], options?: { prepare?: boolean }): Promise<Record<string, unknown>[]>
 }
 interface PgliteClient {
   query(text: string, params: unknown[], options: object): Promise<{ rows: Record<string, unknown>[] }>
@@ -37,7 +41,9 @@ interface PgliteClient {
 export function rawQueryOf(db: DrizzleDatabase): RawQuery | null {
   const client = (db as { $client?: unknown }).$client
   if (typeof client === 'function' && typeof (client as Partial<PostgresJsClient>).unsafe === 'function') {
-    const run = (text: string, params: unknown[]) => (client as unknown as PostgresJsClient).unsafe(text, params)
+    // Parameters of an unprepared statement cost postgres.js a describe round trip first.
+    const run = (text: string, params: unknown[], options: { prepare?: boolean } = {}) =>
+      (client as unknown as PostgresJsClient).unsafe(text, params, { prepare: options.prepare ?? false })
     return Object.assign(run, { arrays: true })
   }
   if (typeof client === 'object' && client !== null && 'waitReady' in client && 'query' in client) {

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto'
 import { bigserial, integer, pgSchema } from 'drizzle-orm/pg-core'
 import { cleanupPrefix, cleanupRun, createRun, defineFactory, type RunContext } from '../../src/index.js'
 import { invalidateSchema, type Database } from '../../src/db/index.js'
+import { cachedSchema } from '../../src/db/introspect.js'
+import { planCleanup } from '../../src/cleanup/delete-plan.js'
+import { tagColumnsOf } from '../../src/cleanup/execute.js'
 import { factories } from '../../factories/index.js'
 import { deleteByPrefix, drivers } from './drivers.js'
 
@@ -303,5 +306,32 @@ describe.each(drivers)('cleanup on $name', (driver) => {
   it('rejects prefixes shorter than a run tag', async () => {
     await expect(cleanupPrefix(db, 'a-')).rejects.toMatchObject({ code: 'PREFIX_INVALID' })
     await expect(cleanupPrefix(db, run.runTag)).rejects.toMatchObject({ code: 'PREFIX_INVALID' })
+  })
+})
+
+describe('the single cleanup statement on postgres', () => {
+  it('finds every owned row through an index: no table is scanned whole, whatever its size', async () => {
+    const db = await drivers[0]!.open()
+    try {
+      const graph = await cachedSchema(db, {})
+      const plan = planCleanup(graph, {
+        prefix: 'mwq0000000abcd-w0p1x000000-1-',
+        tagColumns: tagColumnsOf(graph),
+        keys: new Map(),
+      })
+      expect(plan.mode).toBe('single')
+      const [statement] = plan.deletes
+      // With sequential scans priced out, only a predicate no index can serve still scans the table
+      // (an OR of `IN (subquery)` conditions did: a filter over every row of bookings and sessions).
+      const lines = await db.transaction(async (exec) => {
+        await exec('set local enable_seqscan = off')
+        const rows = await exec<{ 'QUERY PLAN': string }>(`explain ${statement!.text}`, statement!.params)
+        return rows.map((row) => row['QUERY PLAN'])
+      })
+      expect(lines.filter((line) => /Seq Scan/.test(line))).toEqual([])
+      expect(lines.join('\n')).toMatch(/Index (Only )?Scan using bookings_id_prefix_idx/)
+    } finally {
+      await db.close()
+    }
   })
 })
