@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -116,6 +116,34 @@ describe('leakless CLI', () => {
     const clean = await cli(['audit', '--json'], { ...process.env, LEAKLESS_RUN: run.runTag })
     expect(clean.code, clean.stderr).toBe(0)
     expect(JSON.parse(clean.stdout)).toMatchObject({ prefix: run.runPrefix, clean: true, rows: [] })
+  })
+
+  it('audit reads leakless.config.ts (--config): its tag columns find rows no primary key marks', async () => {
+    const table = `cli_config_${createRunTag().slice(-6)}`
+    const dir = mkdtempSync(join(tmpdir(), 'leakless-cli-config-'))
+    try {
+      await db.execute(`create table public.${table} (id serial primary key, ref text not null)`)
+      const scope = run.scope('tags an integer-keyed row')
+      await db.execute(`insert into public.${table} (ref) values ($1)`, [scope.id()])
+      const good = join(dir, 'leakless.config.ts')
+      writeFileSync(good, `export default { tagColumns: { 'public.${table}': ['ref'] } }\n`)
+      const bad = join(dir, 'bad.config.ts')
+      writeFileSync(bad, `export default { tagColumn: {} }\n`)
+
+      const [without, withConfig, broken] = await Promise.all([
+        cli(['audit', '--prefix', scope.prefix, '--json']),
+        cli(['audit', '--prefix', scope.prefix, '--json', '--config', good]),
+        cli(['audit', '--prefix', scope.prefix, '--config', bad]),
+      ])
+      expect(without.code, without.stderr).toBe(0)
+      expect(withConfig.code, withConfig.stderr).toBe(1)
+      expect(JSON.parse(withConfig.stdout).rows).toMatchObject([{ table: `public.${table}`, column: 'ref' }])
+      expect(broken.code).toBe(2)
+      expect(broken.stderr).toContain('Unknown option "tagColumn"')
+    } finally {
+      await db.execute(`drop table if exists public.${table}`)
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('audit exits 2 with a message when it does not know the run or the run tag is invalid', async () => {
