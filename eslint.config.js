@@ -11,7 +11,7 @@ const restrict = (patterns, message) => ({
 })
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/', '.adapter-runs/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,5 @@
 import { nanoid } from 'nanoid'
-import { defineFactory, type TestScope } from '../src/index.js'
+import { defineFactory, type TestScope } from 'leakless'
 import * as schema from './schema.js'
 
 const HOUR = 60 * 60 * 1000

@@ -16,6 +16,7 @@ export type LeaklessErrorCode =
   | 'CONFIG_NOT_FOUND'
   | 'CONFIG_LOAD_FAILED'
   | 'CONFIG_INVALID'
+  | 'GLOBAL_SETUP_MISSING'
   // database connection (ConnectionError)
   | 'DB_UNREACHABLE'
   | 'DB_AUTH_FAILED'

@@ -3,7 +3,7 @@ import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import type { Database, RawExecute } from '../db/database.js'
 import { CONNECTION_LOCK_TIMEOUT_MS } from '../db/connect.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
-import { cachedSchema } from '../db/introspect.js'
+import { cachedSchema, invalidateSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
 import type { CleanupReport } from '../run/cleanup-contract.js'
 import { planCleanup, type CleanupPlan, type NullableDependentRule } from './delete-plan.js'
@@ -66,21 +66,8 @@ export async function cleanupPrefix(
   assertOwnedPrefix(prefix)
   const started = performance.now()
   await assertSafeTarget(db, options.guard)
-  const graph = await cachedSchema(db, options.schemas ? { schemas: options.schemas } : {})
-  const declared: Record<string, string[]> = {}
-  for (const [table, columns] of Object.entries(options.learntTagColumns ?? {})) {
-    const fkColumns = new Set(graph.foreignKeys.filter((fk) => fk.table === table).flatMap((fk) => fk.columns))
-    const own = columns.filter((column) => !fkColumns.has(column))
-    if (own.length > 0 && graph.tables.has(table)) declared[table] = own
-  }
-  for (const [table, columns] of Object.entries(options.tagColumns ?? {})) {
-    declared[table] = [...new Set([...(declared[table] ?? []), ...columns])]
-  }
-  const plan = planCleanup(
-    graph,
-    { prefix, tagColumns: tagColumnsOf(graph, declared), keys: options.keys ?? new Map() },
-    options.nullableDependents ? { nullableDependents: options.nullableDependents } : {},
-  )
+  let plan = await planFor(db, prefix, options)
+  let refreshed = false
   const lockTimeoutMs = options.lockTimeoutMs ?? CONNECTION_LOCK_TIMEOUT_MS
   const retries = options.retries ?? 3
   for (let attempt = 1; ; attempt++) {
@@ -99,9 +86,39 @@ export async function cleanupPrefix(
     } catch (error) {
       const code = sqlState(error)
       if (code !== undefined && RETRYABLE.has(code) && attempt <= retries) continue
+      // A table dropped since the schema was cached: plan again from the live schema, once.
+      if (code === '42P01' && !refreshed) {
+        refreshed = true
+        invalidateSchema(db)
+        plan = await planFor(db, prefix, options)
+        continue
+      }
       throw toCleanupError(error, prefix, lockTimeoutMs)
     }
   }
+}
+
+async function planFor(db: Database, prefix: string, options: CleanupOptions): Promise<CleanupPlan> {
+  const graph = await cachedSchema(db, options.schemas ? { schemas: options.schemas } : {})
+  const declared: Record<string, string[]> = {}
+  for (const [table, columns] of Object.entries(options.learntTagColumns ?? {})) {
+    const fkColumns = new Set(graph.foreignKeys.filter((fk) => fk.table === table).flatMap((fk) => fk.columns))
+    const own = columns.filter((column) => !fkColumns.has(column))
+    if (own.length > 0 && graph.tables.has(table)) declared[table] = own
+  }
+  for (const [table, columns] of Object.entries(options.tagColumns ?? {})) {
+    declared[table] = [...new Set([...(declared[table] ?? []), ...columns])]
+  }
+  return planCleanup(
+    graph,
+    {
+      prefix,
+      tagColumns: tagColumnsOf(graph, declared),
+      // Ledger keys of a table that no longer exists: its rows went with it.
+      keys: new Map([...(options.keys ?? new Map())].filter(([table]) => graph.tables.has(table))),
+    },
+    options.nullableDependents ? { nullableDependents: options.nullableDependents } : {},
+  )
 }
 
 async function executePlan(

@@ -190,7 +190,7 @@ export async function assertSafeTarget(db: Database, options: GuardOptions = {})
     env.LEAKLESS_ALLOW_REMOTE,
     env.LEAKLESS_ALLOW_DATABASE,
   ])
-  const state = guarded.get(db) ?? { verdicts: new Map(), logged: new Set<string>() }
+  const state = guarded.get(db) ?? { verdicts: new Map() }
   guarded.set(db, state)
   let verdict = state.verdicts.get(key)
   if (!verdict) {
@@ -203,14 +203,20 @@ export async function assertSafeTarget(db: Database, options: GuardOptions = {})
   const result = await verdict
   if (!result.ok) throw result.error
   const line = describeAllowed(result.target)
-  if (!state.logged.has(line)) {
-    state.logged.add(line)
-    ;(options.log ?? console.error)(line)
+  const log = options.log ?? logToStderr
+  const logged = loggedBy.get(log) ?? new Set<string>()
+  loggedBy.set(log, logged)
+  if (!logged.has(line)) {
+    logged.add(line)
+    log(line)
   }
   return result.target
 }
 
-const guarded = new WeakMap<Database, { verdicts: Map<string, Promise<GuardVerdict>>; logged: Set<string> }>()
+const guarded = new WeakMap<Database, { verdicts: Map<string, Promise<GuardVerdict>> }>()
+// The notice is logged once per process (per log function) and target, not once per connection.
+const loggedBy = new WeakMap<(line: string) => void, Set<string>>()
+const logToStderr = (line: string) => console.error(line)
 
 async function inspect(db: Database, options: GuardOptions, env: NodeJS.ProcessEnv): Promise<GuardVerdict> {
   const [row] = await db.execute<{ database: string; address: string | null; port: number | null }>(

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
-import { basename, dirname, sep } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, join, sep } from 'node:path'
 
 /** One row a factory inserted: enough to find it again, delete it, and say who made it. */
 export interface LedgerEntry {
@@ -83,9 +84,16 @@ export class Ledger {
   }
 }
 
-// The package's own code (src/ when run from source, dist/ when built): frames inside it are not the caller.
-const HERE = dirname(fileURLToPath(import.meta.url))
-const OWN_DIR = (basename(HERE) === 'run' ? dirname(HERE) : HERE) + sep
+// The package's own code: frames inside it are not the caller. Built code's frames may be
+// source-mapped back to src/, so both src/ and dist/ of the package are skipped.
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) return dirname(from)
+  }
+}
+const PACKAGE_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)))
+const OWN_DIRS = [join(PACKAGE_ROOT, 'src') + sep, join(PACKAGE_ROOT, 'dist') + sep]
 const FRAME = /\(?((?:file:\/\/)?[^\s()]+):(\d+):(\d+)\)?$/
 
 /** `file:line:column` of the first stack frame outside leakless and Node internals. */
@@ -96,7 +104,12 @@ export function callerLocation(): string | null {
     const m = FRAME.exec(line.trim())
     if (!m) continue
     const file = m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!
-    if (file.startsWith(OWN_DIR) || file.startsWith('node:') || file.includes(`${sep}node_modules${sep}`)) continue
+    if (
+      OWN_DIRS.some((dir) => file.startsWith(dir)) ||
+      file.startsWith('node:') ||
+      file.includes(`${sep}node_modules${sep}`)
+    )
+      continue
     return `${file}:${m[2]}:${m[3]}`
   }
   return null

@@ -89,6 +89,19 @@ describe.each(drivers)('cleanup on $name', (driver) => {
     expect(still?.id).toBe(kept.id)
   })
 
+  it('plans again from the live schema when a table it knew was dropped', async () => {
+    const table = `gone_${randomBytes(3).toString('hex')}`
+    await db.execute(`create table ${schema}.${table} (id text primary key)`)
+    const scope = run.scope('drops its own table')
+    await db.execute(`insert into ${schema}.${table} (id) values ($1)`, [scope.id()])
+    invalidateSchema(db)
+    expect((await scope.cleanup()).deleted).toEqual({ [`${schema}.${table}`]: 1 }) // caches the table
+    await db.execute(`drop table ${schema}.${table}`)
+    const user = await scope.bind(factories).users.create()
+    expect((await scope.cleanup()).deleted).toEqual({ 'public.users': 1 })
+    expect(await db.execute('select 1 from users where id = $1', [user.id])).toEqual([])
+  })
+
   it('is idempotent: a second cleanup deletes nothing and does not fail', async () => {
     const scope = run.scope('twice')
     await scope.bind(factories).bookings.create()

@@ -1,0 +1,152 @@
+import { dirname } from 'node:path'
+import {
+  test as base,
+  type FullConfig,
+  type PlaywrightTestArgs,
+  type PlaywrightTestOptions,
+  type PlaywrightWorkerArgs,
+  type PlaywrightWorkerOptions,
+  type TestType,
+} from '@playwright/test'
+import type { LeaklessConfig } from '../config/define-config.js'
+import { loadConfig } from '../config/load-config.js'
+import { LeakError } from '../errors.js'
+import { openWorkerRun, type WorkerRun } from '../lifecycle/worker-run.js'
+import type { CleanupReport } from '../run/cleanup-contract.js'
+import type { DrizzleDatabase } from '../run/database-like.js'
+import type { RunContext } from '../run/run-context.js'
+import type { Bindable, BoundMap, TestScope } from '../run/test-scope.js'
+import { createLoginAs, type LoginAs, type LoginOptions } from './login.js'
+import { attachScopeReport, scopeName } from './test-report.js'
+
+/** Factories by the name tests use for them (`{ users, sessions }`). */
+export type FactoryMap = Record<string, Bindable<unknown>>
+
+/** What {@link leaklessTest} adds to Playwright's `test`. */
+export interface LeaklessTestOptions<F extends FactoryMap = Record<never, never>> {
+  /** Factories the `factories` fixture binds to each test's scope. @default {} */
+  factories?: F
+  /** Options that override `leakless.config.ts` (searched from the Playwright config's folder). @default {} */
+  config?: LeaklessConfig
+  /** Defaults of `loginAs`: sessions factory, cookie name, URL… @default { factory: 'sessions', cookie: 'session' } */
+  login?: LoginOptions
+}
+
+/** Test-scoped fixtures of {@link leaklessTest}. */
+export interface LeaklessTestFixtures<F extends FactoryMap = Record<never, never>> {
+  /** This test's ids, e-mails, slugs, seeded faker and ledger; cleaned up after the test. */
+  scope: TestScope
+  /** The factories of `leaklessTest({ factories })`, bound to this test's scope. */
+  factories: BoundMap<F>
+  /** The drizzle instance (postgres.js) of the worker's connection, as the `leakless/vitest` fixture of that name. */
+  db: DrizzleDatabase
+  /** Creates a session for a user and sets the app's session cookie on the test's browser context. */
+  loginAs: LoginAs
+}
+
+/** Worker-scoped fixtures of {@link leaklessTest}. */
+export interface LeaklessWorkerFixtures {
+  /** The worker's run context: closed (cleanup and leak audit) when the worker ends. */
+  run: RunContext
+  /** @internal the worker's run with its connection */
+  _leaklessWorker: WorkerRun
+}
+
+/** Playwright's `test` with leakless's fixtures. */
+export type LeaklessTest<F extends FactoryMap = Record<never, never>> = TestType<
+  PlaywrightTestArgs & PlaywrightTestOptions & LeaklessTestFixtures<F>,
+  PlaywrightWorkerArgs & PlaywrightWorkerOptions & LeaklessWorkerFixtures
+>
+
+/**
+ * Playwright's `test` extended with leakless: `factories`, `scope`, `db` and `loginAs` per test, `run`
+ * per worker. After every test its rows are deleted (even when it failed; a cleanup error is reported
+ * next to the test's own) and listed in the `leakless-created-rows` attachment; a failed test also
+ * gets a `leakless-seed` attachment that replays its data. When a worker ends, its run is closed and
+ * audited: leaks fail the run (`onLeak: 'fail'`, the default) or are printed (`'warn'`).
+ *
+ * @example
+ * import { expect } from '@playwright/test'
+ * import { leaklessTest } from 'leakless/playwright'
+ * import { users, sessions } from './factories.js'
+ *
+ * const test = leaklessTest({ factories: { users, sessions } })
+ *
+ * test('shows the signed-in user', async ({ page, factories, loginAs }) => {
+ *   const user = await factories.users.create()
+ *   await loginAs(user)
+ *   await page.goto('/')
+ *   await expect(page.getByText(user.email)).toBeVisible()
+ * })
+ */
+export function leaklessTest<F extends FactoryMap = Record<never, never>>(
+  options: LeaklessTestOptions<F> = {},
+): LeaklessTest<F> {
+  const factories: FactoryMap = options.factories ?? {}
+  return base.extend<LeaklessTestFixtures<F>, LeaklessWorkerFixtures>({
+    _leaklessWorker: [
+      // Playwright reads a fixture's dependencies from its first parameter, which must be a pattern.
+      // eslint-disable-next-line no-empty-pattern
+      async ({}, use, workerInfo) => {
+        const config = await loadConfig({
+          cwd: configDir(workerInfo.config),
+          ...(options.config ? { overrides: options.config } : {}),
+        })
+        const shard = workerInfo.config.shard?.current
+        const worker = await openWorkerRun({
+          config,
+          runner: 'playwright',
+          worker: workerInfo.workerIndex,
+          ...(shard === undefined ? {} : { shard }),
+        })
+        await use(worker)
+        const closed = await worker.close()
+        if (closed.clean) return
+        if (config.onLeak === 'warn') {
+          console.warn(closed.message)
+          return
+        }
+        const error = new LeakError(
+          'LEAKS_FOUND',
+          `${closed.message}\nleakless: worker ${workerInfo.workerIndex} left rows behind (listed above; they have been deleted). Set onLeak: 'warn' in leakless.config.ts to report without failing.`,
+          { details: { prefix: worker.run.prefix } },
+        )
+        // The report names the tests; a stack into the fixture's teardown would not help.
+        error.stack = `${error.name}: ${error.message}`
+        throw error
+      },
+      { scope: 'worker', box: true },
+    ],
+    run: [async ({ _leaklessWorker }, use) => use(_leaklessWorker.run), { scope: 'worker' }],
+    db: async ({ _leaklessWorker }, use) => use(_leaklessWorker.db.drizzle),
+    scope: async ({ _leaklessWorker }, use, testInfo) => {
+      const scope = _leaklessWorker.run.scope(scopeName(testInfo))
+      await use(scope)
+      let cleanup: CleanupReport | null = null
+      let cleanupError: unknown
+      try {
+        cleanup = await scope.cleanup()
+      } catch (error) {
+        cleanupError = error
+      }
+      await attachScopeReport(testInfo, scope, cleanup, cleanupError)
+      // Playwright reports a fixture's teardown error next to the test's own error, never instead of it.
+      if (cleanupError !== undefined) throw cleanupError
+    },
+    factories: async ({ scope }, use) => use(scope.bind(factories) as BoundMap<F>),
+    loginAs: async ({ scope, factories: bound, context, baseURL }, use) =>
+      use(
+        createLoginAs({
+          scope,
+          context,
+          baseURL,
+          factories: bound as unknown as FactoryMap,
+          defaults: options.login ?? {},
+        }),
+      ),
+  })
+}
+
+function configDir(config: FullConfig): string {
+  return config.configFile ? dirname(config.configFile) : process.cwd()
+}

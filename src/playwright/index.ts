@@ -1,0 +1,13 @@
+export { leaklessTest } from './fixtures.js'
+export type {
+  FactoryMap,
+  LeaklessTest,
+  LeaklessTestFixtures,
+  LeaklessTestOptions,
+  LeaklessWorkerFixtures,
+} from './fixtures.js'
+export type { LoginAs, LoginCookie, LoginOptions, LoginResult, LoginRow } from './login.js'
+export { startDatabase } from './database.js'
+export type { StartDatabaseOptions } from './database.js'
+export { CREATED_ROWS_ATTACHMENT, SEED_ATTACHMENT } from './test-report.js'
+export type { CreatedRowsAttachment } from './test-report.js'

@@ -1,0 +1,44 @@
+import type { OnLeak, ResolvedConfig } from '../config/index.js'
+import { ConfigError, LeakError } from '../errors.js'
+import { openWorkerRun, type WorkerRun } from '../lifecycle/index.js'
+
+/** Opens the run context of one test file: its own connection, lease and process field. */
+export function openFileRun(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): Promise<WorkerRun> {
+  // Started by a worker, the embedded server would stop when that worker's file ends, under the others.
+  if (!config.databaseUrl && !env.DATABASE_URL && !env.LEAKLESS_DATABASE_URL && config.embedded !== false) {
+    return Promise.reject(
+      new ConfigError(
+        'GLOBAL_SETUP_MISSING',
+        "leakless/vitest has no database URL: DATABASE_URL is not set, and the embedded PostgreSQL is started by leakless's global setup, which did not run. Add globalSetup: ['leakless/vitest/global-setup'] to the test options in vitest.config.ts, or set DATABASE_URL.",
+      ),
+    )
+  }
+  return openWorkerRun({ config, runner: 'vitest' })
+}
+
+/**
+ * Closes a file's run context: late writes, the worker cleanup and the audit. Leaks fail the file
+ * (`onLeak: 'fail'`) or are printed (`'warn'`); an error of the close itself always fails it.
+ */
+export async function closeFileRun(worker: WorkerRun, onLeak: OnLeak): Promise<void> {
+  const result = await worker.close()
+  if (result.clean) return
+  if (onLeak === 'warn') {
+    console.warn(`${result.message}\nleakless: reported only (onLeak: 'warn').`)
+    return
+  }
+  const error = new LeakError(
+    'LEAKS_FOUND',
+    `leaks found when this test file ended and its run context closed:\n${result.message}\nSet onLeak: 'warn' in leakless.config.ts to report leaks without failing.`,
+    {
+      details: {
+        prefix: worker.run.prefix,
+        leftBehind: { ...result.report.leftBehind.tables },
+        remaining: { ...result.report.audit.tables },
+      },
+    },
+  )
+  // The stack would point into leakless, not at a line of the test file: the report says where.
+  error.stack = `${error.name}: ${error.message}`
+  throw error
+}

@@ -1,0 +1,91 @@
+import { inject, test as vitestTest } from 'vitest'
+import { loadConfig, type LeaklessConfig, type ResolvedConfig } from '../config/index.js'
+import type { Bindable, BoundMap, DrizzleDatabase, RunContext, TestScope } from '../run/index.js'
+import { failedTestMeta, formatFailedTest } from './failure-report.js'
+import { closeFileRun, openFileRun } from './file-run.js'
+import { PROVIDED_CONFIG_KEY, withOverrides } from './provided-config.js'
+
+/** Factories by name, as `scope.bind()` takes them. */
+export type FactoryMap = Record<string, Bindable<unknown>>
+
+/** Options of {@link leaklessTest}. */
+export interface LeaklessTestOptions<F extends FactoryMap> {
+  /** Factories every test gets bound to its own scope, as the `factories` fixture. @default {} */
+  factories?: F
+  /** Options over `leakless.config.ts` for these tests (e.g. `{ onLeak: 'warn' }`). @default none */
+  config?: LeaklessConfig
+}
+
+/** The fixtures {@link leaklessTest} adds to Vitest's test context. */
+export interface LeaklessFixtures<F extends FactoryMap> {
+  /** The test file's run context (file scope): ids outside tests, `run.scope()`, `run.prefix`. */
+  run: RunContext
+  /** The drizzle instance (postgres.js) of the file's connection (file scope). */
+  db: DrizzleDatabase
+  /** This test's scope: ids, e-mails, slugs, seeded faker, the rows it created. Cleaned up after the test. */
+  scope: TestScope
+  /** `options.factories` bound to this test's scope. */
+  factories: BoundMap<F>
+}
+
+/**
+ * Vitest's `test` with leakless fixtures: `run` and `db` (one run context and connection per test
+ * file), `scope` and `factories` (per test). After each test, pass or fail, its rows are deleted
+ * (`scope.cleanup()`); a cleanup error fails the test next to the test's own error, and a failed test
+ * prints its seed (`LEAKLESS_SEED`) and the rows it created. When the file ends, its run context is
+ * closed: rows written after their test's cleanup (late writes) or left in the database fail the file
+ * with the leak report, or are only printed with `onLeak: 'warn'`.
+ *
+ * @example
+ * import { expect } from 'vitest'
+ * import { leaklessTest } from 'leakless/vitest'
+ * import { users } from './factories.js'
+ *
+ * const test = leaklessTest({ factories: { users } })
+ *
+ * test('signs up', async ({ factories }) => {
+ *   const user = await factories.users.create()
+ *   expect(user.email).toMatch(/@example\.test$/)
+ * })
+ */
+export function leaklessTest<F extends FactoryMap = Record<never, never>>(options: LeaklessTestOptions<F> = {}) {
+  const factories = options.factories ?? ({} as F)
+  let config: Promise<ResolvedConfig> | undefined
+  const loadOnce = () => (config ??= resolveConfig(options.config))
+
+  return (
+    vitestTest
+      // File scope, not worker scope: Vitest drops errors of worker fixtures torn down after the run
+      // ended (the last workers), so a leak found there would not fail the run.
+      // eslint-disable-next-line no-empty-pattern -- Vitest reads a fixture's dependencies from this pattern
+      .extend('run', { scope: 'file' }, async ({}, { onCleanup }) => {
+        const resolved = await loadOnce()
+        const worker = await openFileRun(resolved)
+        onCleanup(() => closeFileRun(worker, resolved.onLeak ?? 'fail'))
+        return worker.run
+      })
+      .extend('db', { scope: 'file' }, ({ run }): DrizzleDatabase => run.db!)
+      .extend('scope', ({ run, task, onTestFinished, onTestFailed }) => {
+        const scope = run.scope(task.fullName)
+        let cleaned = false
+        // A hook rather than fixture teardown: Vitest reports a hook's error once, beside the test's own.
+        onTestFinished(async () => {
+          await scope.cleanup()
+          cleaned = true
+        })
+        onTestFailed(() => {
+          Object.assign(task.meta, { leakless: failedTestMeta(scope, cleaned) })
+          console.error(formatFailedTest(scope, cleaned, { file: task.file.name, test: task.fullTestName }))
+        })
+        return scope
+      })
+      .extend('factories', ({ scope }): BoundMap<F> => scope.bind(factories))
+  )
+}
+
+/** The global setup's configuration when it ran (see `provided-config.ts`), else `leakless.config.ts` read here. */
+async function resolveConfig(overrides: LeaklessConfig | undefined): Promise<ResolvedConfig> {
+  const provided = (inject as (key: string) => ResolvedConfig | undefined)(PROVIDED_CONFIG_KEY)
+  if (provided !== undefined) return withOverrides(provided, overrides)
+  return loadConfig(overrides ? { overrides } : {})
+}

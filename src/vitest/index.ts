@@ -1,0 +1,3 @@
+export { leaklessTest } from './fixtures.js'
+export type { FactoryMap, LeaklessFixtures, LeaklessTestOptions } from './fixtures.js'
+export type { FailedTestMeta } from './failure-report.js'

@@ -1,0 +1,94 @@
+/**
+ * Runs the real Vitest / Playwright on small projects written under `<repo>/.adapter-runs/`: inside the
+ * package, so `import … from 'leakless/vitest'` resolves to the built package (self-reference) and the
+ * runners come from the repository's node_modules.
+ */
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import postgres from 'postgres'
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+const runsDir = join(repoRoot, '.adapter-runs')
+
+/** Writes `files` (path → content) into a fresh project folder; returns its path. */
+export function writeProject(name: string, files: Record<string, string>): string {
+  const dir = join(runsDir, `${name}-${randomBytes(3).toString('hex')}`)
+  for (const [path, content] of Object.entries(files)) {
+    const file = join(dir, path)
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, content)
+  }
+  return dir
+}
+
+export function removeProject(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+export interface RunResult {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** stdout and stderr, ANSI colours removed. */
+  output: string
+}
+
+/** Runs a command to its end (killed after `timeoutMs`). The environment is `env` over a copy of process.env without the runner's own variables. */
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number },
+): Promise<RunResult> {
+  const env: Record<string, string | undefined> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    // The outer Vitest's worker variables must not leak into the runner under test.
+    if (/^(VITEST|TEST_|LEAKLESS_RUN$|LEAKLESS_SHARD$|NODE_OPTIONS$|FORCE_COLOR$)/.test(key)) continue
+    env[key] = value
+  }
+  Object.assign(env, { NO_COLOR: '1', CI: '1' }, options.env)
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const timer = setTimeout(() => {
+      stderr += `\n[harness] killed after ${options.timeoutMs} ms`
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }, options.timeoutMs ?? 120_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      // eslint-disable-next-line no-control-regex
+      const output = `${stdout}\n${stderr}`.replace(/\u001b\[[0-9;]*m/g, '')
+      resolve({ code, stdout, stderr, output })
+    })
+  })
+}
+
+/** Rows of the reference tables that belong to a run (tagged, or activity of its users). */
+export async function countRunRows(url: string, runTag: string): Promise<Record<string, number>> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    const like = `${runTag}-%`
+    const [row] = await sql<Array<Record<string, number>>>`
+      select
+        (select count(*)::int from users where id like ${like} or email like ${like}) as users,
+        (select count(*)::int from sessions where id like ${like}) as sessions,
+        (select count(*)::int from bookings where id like ${like}) as bookings,
+        (select count(*)::int from activity a join users u on u.id = a.user_id where u.id like ${like}) as activity`
+    return row!
+  } finally {
+    await sql.end()
+  }
+}
+
+/** A new run tag for one runner invocation (what CI would put in LEAKLESS_RUN). */
+export { createRunTag } from '../../src/ids/run-tag.js'
