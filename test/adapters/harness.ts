@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
@@ -15,6 +15,21 @@ const runsDir = join(repoRoot, '.adapter-runs')
 
 /** Writes `files` (path → content) into a fresh project folder; returns its path. */
 export function writeProject(name: string, files: Record<string, string>): string {
+  // As if installed: tools that resolve from a folder (Playwright's globalSetup path) find leakless
+  // in node_modules; a module's own imports resolve by self-reference to the same dist/.
+  const installed = join(runsDir, 'node_modules', 'leakless')
+  if (!existsSync(installed)) {
+    mkdirSync(dirname(installed), { recursive: true })
+    try {
+      symlinkSync(repoRoot, installed, 'dir')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+  }
+  // …and `npx leakless` finds the CLI, as an installed package's bin (npx looks in node_modules/.bin).
+  const bin = join(repoRoot, 'node_modules', '.bin', 'leakless')
+  if (!existsSync(bin)) symlinkSync('../../dist/cli/index.js', bin)
+  chmodSync(join(repoRoot, 'dist', 'cli', 'index.js'), 0o755)
   const dir = join(runsDir, `${name}-${randomBytes(3).toString('hex')}`)
   for (const [path, content] of Object.entries(files)) {
     const file = join(dir, path)
@@ -49,6 +64,8 @@ export function run(
     env[key] = value
   }
   Object.assign(env, { NO_COLOR: '1', CI: '1' }, options.env)
+  // `undefined` in options.env unsets a variable.
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let stdout = ''
