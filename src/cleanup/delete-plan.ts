@@ -47,6 +47,8 @@ export interface CleanupPlan {
   detaches: Statement[]
   /** Deletes; each returns rows `{ table, deleted }`. */
   deletes: Statement[]
+  /** Counts what `deletes` would delete (rows `{ table, deleted }`), deleting nothing; null for `fixpoint`. */
+  count: Statement | null
 }
 
 /** Parameters of one statement: the LIKE pattern becomes a parameter only where a statement uses it. */
@@ -190,6 +192,7 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
 
   const restrict = [...owners.values()].flat().some((fk) => fk.onDelete === 'restrict')
   const deletes: Statement[] = []
+  let count: Statement
   if (!restrict) {
     const params = new Params(pattern)
     const ctes = order.map((name, i) => {
@@ -218,18 +221,40 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
           ? parts.join(' or ')
           : 'false'
       const returning = returned.size > 0 ? [...returned].map((c) => `${alias}.${q(c)}`).join(', ') : '1'
-      return `d${i} as (delete from ${qTable(t)} as ${alias} where ${where} returning ${returning})`
+      return {
+        delete: `d${i} as (delete from ${qTable(t)} as ${alias} where ${where} returning ${returning})`,
+        select: `d${i} as (select ${returning} from ${qTable(t)} as ${alias} where ${where})`,
+      }
     })
     const counts = order.map((name, i) => `select ${literal(name)} as "table", count(*)::int as "deleted" from d${i}`)
-    deletes.push({ text: `with ${ctes.join(',\n')}\n${counts.join(' union all ')}`, params: params.values })
+    const statement = (verb: 'delete' | 'select') =>
+      `with ${ctes.map((cte) => cte[verb]).join(',\n')}\n${counts.join(' union all ')}`
+    deletes.push({ text: statement('delete'), params: params.values })
+    count = { text: statement('select'), params: params.values }
   } else {
     for (const name of [...order].reverse()) {
       const params = new Params(pattern)
       const text = `with d as (delete from ${qTable(table(name))} as t where ${ownedPredicate(name, 't', params)} returning 1) select ${literal(name)} as "table", count(*)::int as "deleted" from d`
       deletes.push({ text, params: params.values })
     }
+    // Each DELETE sees its parents still there: so does one SELECT per table before any of them.
+    const params = new Params(pattern)
+    const counts = order.map(
+      (name) =>
+        `select ${literal(name)} as "table", count(*)::int as "deleted" from ${qTable(table(name))} as t where ${ownedPredicate(name, 't', params)}`,
+    )
+    count = { text: counts.join(' union all '), params: params.values }
   }
-  return { mode: restrict ? 'ordered' : 'single', tables: order, setup: [], iterate: [], checks, detaches, deletes }
+  return {
+    mode: restrict ? 'ordered' : 'single',
+    tables: order,
+    setup: [],
+    iterate: [],
+    checks,
+    detaches,
+    deletes,
+    count,
+  }
 }
 
 type TableLookup = (name: string) => TableSchema
@@ -310,5 +335,14 @@ function planFixpoint(
   )
   const counts = tables.map((name, i) => `select ${literal(name)} as "table", count(*)::int as "deleted" from d${i}`)
   const deletes = [{ text: `with ${ctes.join(',\n')}\n${counts.join(' union all ')}`, params: [] }]
-  return { mode: 'fixpoint', tables: order.length ? order : tables, setup, iterate, checks, detaches, deletes }
+  return {
+    mode: 'fixpoint',
+    tables: order.length ? order : tables,
+    setup,
+    iterate,
+    checks,
+    detaches,
+    deletes,
+    count: null,
+  }
 }

@@ -1,3 +1,4 @@
+import { sqlStateOf } from '../driver-error.js'
 import { CleanupError, isLeaklessError } from '../errors.js'
 import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import type { Database, RawExecute } from '../db/database.js'
@@ -84,7 +85,7 @@ export async function cleanupPrefix(
         attempts: attempt,
       }
     } catch (error) {
-      const code = sqlState(error)
+      const code = sqlStateOf(error)
       if (code !== undefined && RETRYABLE.has(code) && attempt <= retries) continue
       // A table dropped since the schema was cached: plan again from the live schema, once.
       if (code === '42P01' && !refreshed) {
@@ -189,18 +190,9 @@ async function executePlan(
   return { deleted, statements }
 }
 
-function sqlState(error: unknown): string | undefined {
-  let current = error as { code?: unknown; cause?: unknown } | undefined
-  for (let depth = 0; depth < 4 && current; depth++) {
-    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return current.code
-    current = current.cause as typeof current
-  }
-  return undefined
-}
-
 function toCleanupError(error: unknown, prefix: string, lockTimeoutMs: number): unknown {
   if (isLeaklessError(error)) return error
-  const code = sqlState(error)
+  const code = sqlStateOf(error)
   if (code === '55P03') {
     return new CleanupError(
       'CLEANUP_LOCK_TIMEOUT',

@@ -3,10 +3,9 @@ import type { Database } from '../db/database.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema, invalidateSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
-import { literal, q, qTable, tuple } from '../db/sql-text.js'
+import { q, qTable } from '../db/sql-text.js'
 import { decodeId, type DecodedId } from '../ids/decode.js'
 import { RUN_TAG_PATTERN } from '../ids/id-format.js'
-import { likePrefix } from '../ids/sql-prefix.js'
 import { listJournals, readJournal, removeJournal } from '../run/crash-journal.js'
 import { defaultStateDir } from '../run/process-claim.js'
 import { planCleanup, type NullableDependentRule } from './delete-plan.js'
@@ -200,7 +199,7 @@ async function countOwned(
 ): Promise<Record<string, number>> {
   const plan = planCleanup(graph, { prefix, tagColumns, keys }, nullableDependents ? { nullableDependents } : {})
   if (plan.tables.length === 0) return {}
-  if (plan.mode === 'fixpoint') {
+  if (plan.count === null) {
     // Cycles: count by running the real cleanup in a transaction that is rolled back.
     const report = await cleanupPrefix(db, prefix, {
       keys,
@@ -211,45 +210,8 @@ async function countOwned(
     })
     return report.deleted
   }
-  const inPlan = new Set(plan.tables)
-  // The foreign keys through which a table's rows cannot exist without an owned parent (as planCleanup).
-  const owners = (name: string) =>
-    graph.foreignKeys.filter(
-      (fk) =>
-        fk.table === name &&
-        inPlan.has(fk.refTable) &&
-        fk.refTable !== name &&
-        (!fk.nullable || fk.onDelete === 'cascade' || nullableDependents?.[fk.table] === 'delete'),
-    )
-  const params: unknown[] = [likePrefix(prefix)]
-  const ctes = plan.tables.map((name, i) => {
-    const t = graph.tables.get(name)!
-    const returned = new Set(t.primaryKey)
-    for (const child of plan.tables)
-      for (const fk of owners(child)) if (fk.refTable === name) fk.refColumns.forEach((c) => returned.add(c))
-    const parts = (tagColumns.get(name) ?? []).map((c) => `t.${q(c)} like $1 escape '\\'`)
-    const tableKeys = keys.get(name)
-    if (tableKeys !== undefined && tableKeys.length > 0 && t.primaryKey.length > 0) {
-      params.push(JSON.stringify(tableKeys))
-      const types = t.primaryKey.map((c) => `${q(c)} ${t.columns.find((col) => col.name === c)!.type}`)
-      parts.push(
-        `${tuple('t', t.primaryKey)} in (select ${t.primaryKey.map(q).join(', ')} from json_to_recordset($${params.length}::json) as k(${types.join(', ')}))`,
-      )
-    }
-    for (const fk of owners(name)) {
-      parts.push(
-        `${tuple('t', fk.columns)} in (select ${fk.refColumns.map(q).join(', ')} from s${plan.tables.indexOf(fk.refTable)})`,
-      )
-    }
-    const selected = returned.size > 0 ? [...returned].map((c) => `t.${q(c)}`).join(', ') : '1 as one'
-    return `s${i} as (select ${selected} from ${qTable(t)} as t where ${parts.length ? parts.join(' or ') : 'false'})`
-  })
-  const counts = plan.tables.map((name, i) => `select ${literal(name)} as "table", count(*)::int as "n" from s${i}`)
-  const rows = await db.execute<{ table: string; n: number }>(
-    `with ${ctes.join(',\n')}\n${counts.join(' union all ')}`,
-    params,
-  )
+  const rows = await db.execute<{ table: string; deleted: number }>(plan.count!.text, plan.count!.params)
   const out: Record<string, number> = {}
-  for (const row of rows) if (Number(row.n) > 0) out[row.table] = Number(row.n)
+  for (const row of rows) if (Number(row.deleted) > 0) out[row.table] = Number(row.deleted)
   return out
 }

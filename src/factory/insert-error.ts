@@ -1,14 +1,5 @@
+import { driverError, type DriverError } from '../driver-error.js'
 import { InsertError, type LeaklessErrorCode } from '../errors.js'
-
-interface DriverError {
-  code?: string
-  message?: string
-  detail?: string
-  constraint?: string
-  constraint_name?: string
-  column?: string
-  column_name?: string
-}
 
 const KINDS: Record<string, { code: LeaklessErrorCode; what: string; hint: string }> = {
   '23505': {
@@ -33,19 +24,9 @@ const KINDS: Record<string, { code: LeaklessErrorCode; what: string; hint: strin
   },
 }
 
-/** The driver's error, also under drizzle's wrapper (`DrizzleQueryError.cause`). */
-function driverError(error: unknown): DriverError {
-  let current = error as DriverError & { cause?: unknown }
-  for (let depth = 0; depth < 4 && current; depth++) {
-    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return current
-    current = current.cause as DriverError & { cause?: unknown }
-  }
-  return (error ?? {}) as DriverError
-}
-
 /** Turns a failed factory insert into an {@link InsertError} naming factory, table, constraint, column and value. */
 export function toInsertError(error: unknown, factory: string, table: string): InsertError {
-  const cause = driverError(error)
+  const cause: DriverError = driverError(error) ?? ((error ?? {}) as DriverError)
   const kind = cause.code === undefined ? undefined : KINDS[cause.code]
   const constraint = cause.constraint_name ?? cause.constraint ?? null
   const key = /Key \((.+?)\)=\((.*)\)/.exec(cause.detail ?? '')

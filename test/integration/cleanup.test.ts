@@ -27,6 +27,14 @@ async function holdRowLock(db: Database, userId: string): Promise<{ release: () 
 const counterTable = (schema: string) =>
   pgSchema(schema).table('counter', { id: bigserial('id', { mode: 'number' }).primaryKey(), n: integer('n').notNull() })
 
+/** What the plan's count statement says a cleanup of `prefix` would delete (it deletes nothing). */
+async function countByPlan(db: Database, prefix: string, schemas: string[]): Promise<Record<string, number>> {
+  const graph = await cachedSchema(db, { schemas })
+  const plan = planCleanup(graph, { prefix, tagColumns: tagColumnsOf(graph), keys: new Map() })
+  const rows = await db.execute<{ table: string; deleted: number }>(plan.count!.text, plan.count!.params)
+  return Object.fromEntries(rows.filter((row) => row.deleted > 0).map((row) => [row.table, row.deleted]))
+}
+
 describe.each(drivers)('cleanup on $name', (driver) => {
   let db: Database
   let run: RunContext
@@ -70,7 +78,9 @@ describe.each(drivers)('cleanup on $name', (driver) => {
       await db.execute('insert into activity (user_id, action) values ($1, $2)', [userId, 'signed in'])
     }
     const kept = await other.bind(factories).bookings.create()
+    const counted = await countByPlan(db, scope.prefix, ['public'])
     const report = await scope.cleanup()
+    expect(counted).toEqual(report.deleted)
     expect(report.deleted).toEqual({
       'public.users': 4,
       'public.sessions': 2,
@@ -201,8 +211,10 @@ describe.each(drivers)('cleanup on $name', (driver) => {
     const prefix = `${run.prefix}8-`
     await db.execute(`insert into ${schema}.parent (id) values ($1)`, [`${prefix}p`])
     await db.execute(`insert into ${schema}.pin (parent_id) values ($1), ($1)`, [`${prefix}p`])
+    const counted = await countByPlan(db, prefix, [schema])
     const report = await cleanupPrefix(db, prefix, { schemas: [schema] })
     expect(report).toMatchObject({ mode: 'ordered', deleted: { [`${schema}.parent`]: 1, [`${schema}.pin`]: 2 } })
+    expect(counted).toEqual(report.deleted)
   })
 
   if (driver.name === 'postgres')
