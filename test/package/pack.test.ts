@@ -44,20 +44,21 @@ describe('the packed package', () => {
     const decoded = JSON.parse(run('npx', ['leakless', 'decode', result.email, '--json'], scratch)) as { scope: number }
     expect(decoded.scope).toBe(1)
     // The adapters are subpath exports with their types; their runners are optional peer dependencies.
-    for (const subpath of [
-      'vitest',
-      'vitest/global-setup',
-      'playwright',
-      'playwright/global-setup',
-      'playwright/global-teardown',
-    ]) {
-      const file = run(
+    const entries = {
+      vitest: 'vitest/index',
+      'vitest/global-setup': 'vitest/global-setup',
+      playwright: 'playwright/index',
+      'playwright/global-setup': 'playwright/global-setup',
+      'playwright/global-teardown': 'playwright/global-teardown',
+    }
+    for (const [subpath, file] of Object.entries(entries)) {
+      const resolved = run(
         'node',
         ['--input-type=module', '-e', `console.log(import.meta.resolve('leakless/${subpath}'))`],
         scratch,
       ).trim()
-      expect(file).toBe(`file://${join(scratch, 'node_modules/leakless/dist', `${subpath}.js`)}`)
-      expect(existsSync(join(scratch, 'node_modules/leakless/dist', `${subpath}.d.ts`))).toBe(true)
+      expect(resolved).toBe(`file://${join(scratch, 'node_modules/leakless/dist', `${file}.js`)}`)
+      expect(existsSync(join(scratch, 'node_modules/leakless/dist', `${file}.d.ts`))).toBe(true)
     }
   })
 })
