@@ -180,3 +180,11 @@ function ageOf(now: Date, entry: LedgerEntry | undefined, runStarted: Date | und
   if (entry !== undefined) return now.getTime() - entry.at.getTime()
   return runStarted === undefined ? null : now.getTime() - runStarted.getTime()
 }
+
+/** The report of the rows `keep` accepts, with its per-table counts and `clean` to match. */
+export function narrowReport(report: AuditReport, keep: (row: LeakRow) => boolean): AuditReport {
+  const rows = report.rows.filter(keep)
+  const tables: Record<string, number> = {}
+  for (const row of rows) tables[row.table] = (tables[row.table] ?? 0) + 1
+  return { ...report, rows, tables, clean: rows.length === 0 }
+}

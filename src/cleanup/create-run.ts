@@ -1,5 +1,4 @@
-import { audit } from '../audit/audit.js'
-import type { AuditReport } from '../audit/types.js'
+import { audit, narrowReport } from '../audit/audit.js'
 import { connect } from '../db/connect.js'
 import type { Database } from '../db/database.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
@@ -72,10 +71,7 @@ class Cleaner implements RunCleaner {
           ...(this.options.schemas ? { schemas: this.options.schemas } : {}),
         })
       const before = await auditWorker()
-      const lateRows = before.rows.filter((row) => this.#isCleanedScope(row.provenance?.scopePrefix))
-      const tables: Record<string, number> = {}
-      for (const row of lateRows) tables[row.table] = (tables[row.table] ?? 0) + 1
-      const leftBehind: AuditReport = { ...before, clean: lateRows.length === 0, rows: lateRows, tables }
+      const leftBehind = narrowReport(before, (row) => this.#isCleanedScope(row.provenance?.scopePrefix))
       const cleanup = await this.cleanPrefix(this.run.prefix, this.run.ledger)
       const after = await auditWorker()
       return { clean: leftBehind.clean && after.clean, leftBehind, cleanup, audit: after }

@@ -36,3 +36,8 @@ export function connectOptionsOf(config: LeaklessConfig): ConnectOptions {
     ...(config.embedded === undefined ? {} : { embedded: config.embedded }),
   }
 }
+
+/** The database URL a configuration points to: `databaseUrl`, else `DATABASE_URL`, else `LEAKLESS_DATABASE_URL`; null for none (embedded). */
+export function configuredUrl(config: LeaklessConfig, env: NodeJS.ProcessEnv): string | null {
+  return config.databaseUrl || env.DATABASE_URL || env.LEAKLESS_DATABASE_URL || null
+}

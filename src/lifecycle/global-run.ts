@@ -1,4 +1,4 @@
-import { audit } from '../audit/audit.js'
+import { audit, narrowReport } from '../audit/audit.js'
 import type { AuditReport } from '../audit/types.js'
 import { cleanupPrefix } from '../cleanup/execute.js'
 import { sweep, type SweepReport } from '../cleanup/sweep.js'
@@ -8,7 +8,7 @@ import { connect } from '../db/connect.js'
 import { ensureSchema } from '../db/migrate.js'
 import { createRunTag, parseRunTag } from '../ids/run-tag.js'
 import { parseShard } from '../run/environment.js'
-import { cleanupOptionsOf, connectOptionsOf, guardOptionsOf, sweepThresholdMs } from './config-options.js'
+import { cleanupOptionsOf, configuredUrl, connectOptionsOf, sweepThresholdMs } from './config-options.js'
 import { formatTeardownReport } from './report.js'
 
 export interface GlobalRunOptions {
@@ -73,20 +73,15 @@ export async function startGlobalRun(options: GlobalRunOptions = {}): Promise<Gl
     if (config.migrations !== undefined) await ensureSchema(db, { migrationsFolder: config.migrations })
     const runTag = env.LEAKLESS_RUN ? parseRunTag(env.LEAKLESS_RUN) : createRunTag()
     env.LEAKLESS_RUN = runTag
-    const databaseUrl = config.databaseUrl ?? env.DATABASE_URL ?? env.LEAKLESS_DATABASE_URL ?? null
+    const databaseUrl = configuredUrl(config, env)
     if (databaseUrl !== null && !env.DATABASE_URL) env.DATABASE_URL = databaseUrl
     const shard =
       options.shard === undefined ? (env.LEAKLESS_SHARD ? parseShard(env.LEAKLESS_SHARD) : null) : options.shard
     if (shard !== null) env.LEAKLESS_SHARD = String(shard)
 
     const cleanup = cleanupOptionsOf(config)
-    const sweepOptions = {
-      db,
-      ...(cleanup.tagColumns ? { tagColumns: cleanup.tagColumns } : {}),
-      ...(cleanup.schemas ? { schemas: cleanup.schemas } : {}),
-      ...(cleanup.nullableDependents ? { nullableDependents: cleanup.nullableDependents } : {}),
-      guard: guardOptionsOf(config),
-    }
+    // The sweep deletes with the cleanup's rules: tag columns, schemas, nullable dependents, guard.
+    const sweepOptions = { db, ...cleanup }
     const olderThanMs = sweepThresholdMs(config)
     const swept = olderThanMs === null ? null : await sweep({ ...sweepOptions, olderThanMs, exceptRunTag: runTag })
     const sweptRows = swept?.swept.reduce((n, p) => n + Object.values(p.deleted).reduce((a, b) => a + b, 0), 0) ?? 0
@@ -107,11 +102,8 @@ export async function startGlobalRun(options: GlobalRunOptions = {}): Promise<Gl
             ...(cleanup.schemas ? { schemas: cleanup.schemas } : {}),
           })
           // Other shards may still be running: this one answers for its own processes only.
-          const rows = found.rows.filter((row) => shard === null || row.provenance?.shard === shard)
-          const tables: Record<string, number> = {}
-          for (const row of rows) tables[row.table] = (tables[row.table] ?? 0) + 1
-          const report: AuditReport = { ...found, rows, tables, clean: rows.length === 0 }
-          const prefixes = new Set(rows.flatMap((row) => (row.provenance ? [row.provenance.processPrefix] : [])))
+          const report = narrowReport(found, (row) => shard === null || row.provenance?.shard === shard)
+          const prefixes = new Set(report.rows.flatMap((row) => (row.provenance ? [row.provenance.processPrefix] : [])))
           for (const prefix of prefixes) await cleanupPrefix(db, prefix, cleanup)
           const crashedRows = crashed.swept.some((p) => Object.values(p.deleted).some((n) => n > 0))
           const clean = !crashedRows && report.clean

@@ -3,4 +3,4 @@ export type { GlobalRun, GlobalRunOptions, RunTeardownReport } from './global-ru
 export { openWorkerRun } from './worker-run.js'
 export type { WorkerCloseResult, WorkerRun, WorkerRunOptions } from './worker-run.js'
 export { formatCloseReport, formatTeardownReport } from './report.js'
-export { cleanupOptionsOf, connectOptionsOf } from './config-options.js'
+export { cleanupOptionsOf, configuredUrl, connectOptionsOf } from './config-options.js'

@@ -2,6 +2,7 @@ import type { LeaklessConfig } from '../config/define-config.js'
 import { loadConfig } from '../config/load-config.js'
 import { ConnectionError } from '../errors.js'
 import { startEmbedded } from '../db/embedded.js'
+import { configuredUrl } from '../lifecycle/config-options.js'
 
 export interface StartDatabaseOptions {
   /** Options that override `leakless.config.ts`. */
@@ -34,7 +35,7 @@ export async function startDatabase(options: StartDatabaseOptions = {}): Promise
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.config ? { overrides: options.config } : {}),
   })
-  let url = config.databaseUrl || env.DATABASE_URL || env.LEAKLESS_DATABASE_URL
+  let url = configuredUrl(config, env)
   if (!url) {
     if (config.embedded === false) {
       throw new ConnectionError(
