@@ -25,6 +25,9 @@ export type LeaklessErrorCode =
   | 'DB_UNSUPPORTED'
   | 'EMBEDDED_START_FAILED'
   | 'MIGRATION_FAILED'
+  // the run registry in the database (ConnectionError)
+  | 'REGISTRY_UNAVAILABLE'
+  | 'REGISTRY_VERSION'
   // factories (FactoryError for definitions and overrides, InsertError for the database's refusals)
   | 'UNKNOWN_COLUMN'
   | 'UNKNOWN_TRAIT'

@@ -1,5 +1,6 @@
 import type { ForeignKey, SchemaGraph, TableSchema } from '../db/schema-graph.js'
 import { literal, q, qTable, tuple } from '../db/sql-text.js'
+import { registryTable } from '../registry/registry-sql.js'
 
 /** What the audit starts from in each table. */
 export interface AuditSeeds {
@@ -7,6 +8,8 @@ export interface AuditSeeds {
   tagColumns: ReadonlyMap<string, readonly string[]>
   /** Table → primary keys of ledger rows. */
   keys: ReadonlyMap<string, readonly Record<string, unknown>[]>
+  /** Tables with untagged keys journaled in the run registry under the prefix. */
+  registryKeys?: ReadonlySet<string>
 }
 
 /** One SELECT of one table: each result row has `row` (JSON text), `column`, `deep_column`, `keyed` and `via`. */
@@ -31,7 +34,10 @@ export function buildAuditQueries(
   seeds: AuditSeeds,
   options: { pattern: string; deep: boolean; limit: number },
 ): AuditQuery[] {
-  const closure = new Set([...seeds.tagColumns.keys(), ...seeds.keys.keys()].filter((n) => graph.tables.has(n)))
+  const registryKeys = seeds.registryKeys ?? new Set<string>()
+  const closure = new Set(
+    [...seeds.tagColumns.keys(), ...seeds.keys.keys(), ...registryKeys].filter((n) => graph.tables.has(n)),
+  )
   const queue = [...closure]
   while (queue.length > 0) {
     const parent = queue.shift()!
@@ -83,6 +89,14 @@ export function buildAuditQueries(
           `${tuple(alias, table.primaryKey)} in (select ${table.primaryKey.map(q).join(', ')} from json_to_recordset($${keyParam.get(table.name)}::json) as k(${types.join(', ')}))`,
         )
       }
+      if (registryKeys.has(table.name) && table.primaryKey.length > 0) {
+        const columns = table.primaryKey.map(
+          (c) => `(j.key ->> ${literal(c)})::${table.columns.find((col) => col.name === c)!.type}`,
+        )
+        parts.push(
+          `${tuple(alias, table.primaryKey)} in (select ${columns.join(', ')} from ${registryTable('untagged')} as j where j.table_schema = ${literal(table.schema)} and j.table_name = ${literal(table.table)} and j.prefix like $1 escape '\\')`,
+        )
+      }
       return parts
     }
     // Owned rows of a table: seeds, or rows referencing owned rows; a table already on the path is not re-entered.
@@ -117,7 +131,7 @@ export function buildAuditQueries(
         : `case ${conditions.map((c, i) => `when ${c} then ${literal(names[i]!)}`).join(' ')} end`
     const where = [...tagged, ...keyed, ...via, ...deep]
     const order = t.primaryKey.length > 0 ? ` order by ${t.primaryKey.map((c) => `t.${q(c)}`).join(', ')}` : ''
-    const text = `select row_to_json(t)::text as "row", ${when(tagged, tagColumns)} as "column", ${when(deep, deepColumns)} as "deep_column", ${keyed.length > 0 ? keyed[0] : 'false'} as "keyed", ${when(via, [...owners.keys()])} as "via" from ${qTable(t)} as t where ${where.length > 0 ? where.join(' or ') : 'false'}${order} limit ${options.limit + 1}`
+    const text = `select row_to_json(t)::text as "row", ${when(tagged, tagColumns)} as "column", ${when(deep, deepColumns)} as "deep_column", ${keyed.length > 0 ? `(${keyed.join(' or ')})` : 'false'} as "keyed", ${when(via, [...owners.keys()])} as "via" from ${qTable(t)} as t where ${where.length > 0 ? where.join(' or ') : 'false'}${order} limit ${options.limit + 1}`
     queries.push({ table: t, text, params, owners })
   }
   return queries

@@ -3,7 +3,9 @@ import { cachedSchema } from '../db/introspect.js'
 import type { ForeignKey, SchemaGraph } from '../db/schema-graph.js'
 import { ConfigError, InputError } from '../errors.js'
 import { decodeId } from '../ids/decode.js'
-import { RUN_TAG_PATTERN, SCOPE_PREFIX_PATTERN } from '../ids/id-format.js'
+import { RUN_TAG_LENGTH, RUN_TAG_PATTERN, SCOPE_PREFIX_PATTERN } from '../ids/id-format.js'
+import { discoverTagColumns } from '../cleanup/discover.js'
+import { registrySeeds } from '../registry/registry.js'
 import { assertOwnedPrefix, likePrefix } from '../ids/sql-prefix.js'
 import type { LedgerEntry } from '../run/ledger.js'
 import { LedgerIndex, ownedEntries } from './attribution.js'
@@ -35,12 +37,38 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
   const fullLedger = options.ledger ?? []
   const ledger = ownedEntries(fullLedger, prefix)
   const declared = options.tagColumns ?? {}
+  const registry =
+    options.registry === false
+      ? { exists: false, tagColumns: {}, untaggedTables: [] }
+      : await registrySeeds(options.db, prefix.slice(0, RUN_TAG_LENGTH), prefix)
+  const learnt = { ...registry.tagColumns }
+  for (const [table, columns] of Object.entries(options.learntTagColumns ?? {})) {
+    learnt[table] = [...new Set([...(learnt[table] ?? []), ...columns])]
+  }
   const schemas = new Set(options.schemas ?? ['public'])
-  for (const name of [...fullLedger.map((e) => e.table), ...Object.keys(declared)]) {
+  for (const name of [
+    ...fullLedger.map((e) => e.table),
+    ...Object.keys(declared),
+    ...Object.keys(learnt),
+    ...registry.untaggedTables,
+  ]) {
     if (name.includes('.')) schemas.add(name.slice(0, name.indexOf('.')))
   }
   const graph = await cachedSchema(options.db, { schemas: [...schemas] })
-  const tagColumns = tagColumnsOf(graph, mergeTagColumns(graph, declared, fullLedger))
+  const merged = mergeTagColumns(graph, declared, fullLedger)
+  for (const [table, columns] of Object.entries(learnt)) {
+    const t = graph.tables.get(table)
+    if (t === undefined) continue
+    const into = (merged[table] ??= [])
+    for (const c of columns) if (!into.includes(c) && t.columns.some((col) => col.name === c)) into.push(c)
+  }
+  // Columns the app filled from tagged input that nobody named (cheap ones; `deep` scans them all).
+  if (!options.deep && options.discover !== false) {
+    for (const found of await discoverTagColumns(options.db, graph, tagColumnsOf(graph, merged), prefix)) {
+      ;(merged[found.table] ??= []).push(found.column)
+    }
+  }
+  const tagColumns = tagColumnsOf(graph, merged)
   const keys = new Map<string, Record<string, unknown>[]>()
   for (const entry of ledger) {
     if (graph.tables.has(entry.table) && Object.keys(entry.key).length > 0) {
@@ -49,7 +77,7 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
   }
   const queries = buildAuditQueries(
     graph,
-    { tagColumns, keys },
+    { tagColumns, keys, registryKeys: new Set(registry.untaggedTables.filter((t) => graph.tables.has(t))) },
     { pattern: likePrefix(prefix), deep: options.deep ?? false, limit },
   )
   const results = await Promise.all(queries.map((query) => options.db.execute<ResultRow>(query.text, query.params)))

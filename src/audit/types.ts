@@ -15,6 +15,21 @@ export interface AuditOptions {
   scopeNames?: ReadonlyMap<string, string>
   /** Table (`public.users`) → columns carrying tags, besides every table's text primary key. */
   tagColumns?: Readonly<Record<string, readonly string[]>>
+  /**
+   * Tag columns learnt elsewhere (the run registry, inserts, discovery): used where the table and column
+   * exist, never an error. @default none
+   */
+  learntTagColumns?: Readonly<Record<string, readonly string[]>>
+  /**
+   * Read the run registry: the run's tag columns and its journaled untagged keys (rows no tag marks), so
+   * an audit on any machine finds what a dead process made. @default true
+   */
+  registry?: boolean
+  /**
+   * Look for the prefix in text columns nobody named, where that is cheap: tables up to 2 MB, and
+   * columns with an index that serves `LIKE 'prefix%'`. @default true
+   */
+  discover?: boolean
   /** Also scan every text column of every table (slower: no index helps). @default false */
   deep?: boolean
   /** Schemas to introspect (the ledger's schemas are added). @default ['public'] */

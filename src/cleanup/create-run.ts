@@ -1,13 +1,20 @@
 import { audit, narrowReport } from '../audit/audit.js'
 import { connect } from '../db/connect.js'
 import type { Database } from '../db/database.js'
+import { assertSafeTarget } from '../db/guard.js'
+import { cachedSchema } from '../db/introspect.js'
+import { isLeaklessError } from '../errors.js'
+import { tagColumnsOfFactories } from '../factory/tag-columns.js'
+import { closeProcess, recordTagColumns, registerProcess, type RegisteredColumn } from '../registry/registry.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
 import type { CleanupReport, CloseReport, RunCleaner } from '../run/cleanup-contract.js'
-import { appendToJournal, removeJournal } from '../run/crash-journal.js'
 import type { Ledger } from '../run/ledger.js'
+import { learnColumn, type RegistryLink } from '../run/registry-link.js'
 import { createRunSync, type CreateRunOptions, type RunContext } from '../run/run-context.js'
-import { cleanupPrefix, type CleanupOptions } from './execute.js'
+import { discoverTagColumns } from './discover.js'
+import { cleanupPrefix, tagColumnsOf, type CleanupOptions } from './execute.js'
 import { acquireLease, type Lease } from './lease.js'
+import { cleanupRegistered } from './registered-cleanup.js'
 
 /** How cleanup treats this run's database. */
 export type RunCleanupOptions = Pick<
@@ -19,6 +26,12 @@ export interface RunOptions extends Omit<CreateRunOptions, 'db'> {
   /** The database: the handle `connect()` returns, or a drizzle instance (postgres.js or PGlite). */
   db?: Database | DrizzleDatabase
   cleanup?: RunCleanupOptions
+  /**
+   * The factories this run's tests use (a map or a list). Each is built once, without the database, to
+   * learn which columns carry tags; the run registry records them before the first insert, so the sweep
+   * and `audit --run` know them even when this process dies. @default none
+   */
+  factories?: Iterable<unknown> | Record<string, unknown>
 }
 
 function isDatabaseHandle(db: Database | DrizzleDatabase): db is Database {
@@ -29,8 +42,13 @@ function isDatabaseHandle(db: Database | DrizzleDatabase): db is Database {
   )
 }
 
-/** Cleans prefixes of one run context: tag columns learnt from its ledger, untagged rows by key. */
+const schemaOf = (table: string) => table.slice(0, table.indexOf('.'))
+
+/** Cleans prefixes of one run context: tag columns from the registry (or the ledger), untagged rows by key. */
 class Cleaner implements RunCleaner {
+  /** Tag columns found by discovery while the run has no registry. */
+  readonly #local: RegistryLink = { known: new Map() }
+
   constructor(
     private readonly db: Database,
     private readonly run: RunContext,
@@ -41,38 +59,90 @@ class Cleaner implements RunCleaner {
   /** Scope prefixes whose cleanup ran: rows found with them at close were written after it. */
   readonly #cleaned = new Set<string>()
 
+  /** Tag columns this run knows: the registry's (declared, factories, inserts, discovery), else the ledger's. */
+  #known(): Record<string, string[]> {
+    const out: Record<string, string[]> = {}
+    const add = (table: string, column: string) => {
+      const columns = (out[table] ??= [])
+      if (!columns.includes(column)) columns.push(column)
+    }
+    if (this.run.registry === null) {
+      for (const [table, columns] of Object.entries(this.run.ledger.tagColumns()))
+        for (const c of columns) add(table, c)
+    } else {
+      for (const [table, columns] of this.run.registry.known) for (const c of columns) add(table, c)
+    }
+    for (const [table, columns] of this.#local.known) for (const c of columns) add(table, c)
+    return out
+  }
+
+  /** The configured schemas plus those of every table the run's factories wrote to. */
+  #schemas(known: Record<string, string[]>): string[] {
+    return [...new Set([...(this.options.schemas ?? ['public']), ...Object.keys(known).map(schemaOf)])]
+  }
+
   async cleanPrefix(prefix: string, ledger: Ledger): Promise<CleanupReport> {
     const untagged = ledger.untaggedLive()
-    const report = await cleanupPrefix(this.db, prefix, {
+    const known = this.#known()
+    const schemas = this.#schemas(known)
+    const options: CleanupOptions = {
       ...this.options,
-      learntTagColumns: this.run.ledger.tagColumns(),
-      keys: ledger.untaggedKeys(),
-    })
-    if (prefix !== this.run.prefix) this.#cleaned.add(prefix)
-    // Deleted now: keep the crash journal to the untagged rows that still exist.
-    ledger.markDeleted(untagged)
-    if (untagged.length > 0) {
-      const { stateDir, runTag, processField } = this.run
-      removeJournal(stateDir, runTag, processField)
-      appendToJournal(stateDir, runTag, processField, this.run.ledger.untaggedLive())
+      schemas,
+      learntTagColumns: known,
+      ...(this.run.registry === null
+        ? { keys: ledger.untaggedKeys() }
+        : { registryKeys: new Set(untagged.map((e) => e.table)), journal: true }),
     }
-    return report
+    // Discovery looks for app-written tags in columns nobody named, on a second connection meanwhile.
+    const [report, found] = await Promise.all([
+      cleanupPrefix(this.db, prefix, options),
+      this.#discover(prefix, known, schemas),
+    ])
+    if (prefix !== this.run.prefix) this.#cleaned.add(prefix)
+    ledger.markDeleted(untagged)
+    if (found.length === 0) return report
+    const more = await cleanupPrefix(this.db, prefix, { ...options, learntTagColumns: this.#known() })
+    const deleted = { ...report.deleted }
+    for (const [table, n] of Object.entries(more.deleted)) deleted[table] = (deleted[table] ?? 0) + n
+    return {
+      ...report,
+      deleted,
+      total: report.total + more.total,
+      durationMs: report.durationMs + more.durationMs,
+      statements: report.statements + more.statements,
+    }
+  }
+
+  /** Text columns holding the prefix that no one declared; recorded in the registry for the sweep and the audit. */
+  async #discover(prefix: string, known: Record<string, string[]>, schemas: string[]): Promise<RegisteredColumn[]> {
+    const graph = await cachedSchema(this.db, { schemas })
+    const found = await discoverTagColumns(this.db, graph, tagColumnsOf(graph, pick(graph.tables, known)), prefix)
+    if (found.length === 0) return []
+    const columns = found.map((c) => ({ ...c, source: 'discovered' as const }))
+    for (const c of columns) learnColumn(this.run.registry ?? this.#local, c.table, c.column)
+    if (this.run.registry !== null) await recordTagColumns(this.db, this.run.runTag, columns)
+    return columns
   }
 
   async close(): Promise<CloseReport> {
     try {
-      const auditWorker = () =>
-        audit({
+      const auditWorker = () => {
+        const known = this.#known()
+        return audit({
           db: this.db,
           prefix: this.run.prefix,
           ledger: this.run.ledger.entries,
           scopeNames: this.run.scopeNames,
+          learntTagColumns: known,
+          schemas: this.#schemas(known),
           ...(this.options.tagColumns ? { tagColumns: this.options.tagColumns } : {}),
-          ...(this.options.schemas ? { schemas: this.options.schemas } : {}),
         })
+      }
       const before = await auditWorker()
       const leftBehind = narrowReport(before, (row) => this.#isCleanedScope(row.provenance?.scopePrefix))
       const cleanup = await this.cleanPrefix(this.run.prefix, this.run.ledger)
+      // Nothing of this process is journaled any more: the sweep can pass it by.
+      if (this.run.registry !== null) await closeProcess(this.db, this.run.prefix)
       const after = await auditWorker()
       return { clean: leftBehind.clean && after.clean, leftBehind, cleanup, audit: after }
     } finally {
@@ -85,22 +155,70 @@ class Cleaner implements RunCleaner {
   }
 }
 
+function pick(tables: ReadonlyMap<string, unknown>, columns: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(columns).filter(([table]) => tables.has(table)))
+}
+
+/** The run's tag columns known before any insert: declared in the config, and filled by its factories. */
+function columnsBeforeInserts(run: RunContext, options: RunOptions): RegisteredColumn[] {
+  const declared = Object.entries(options.cleanup?.tagColumns ?? {}).flatMap(([table, columns]) =>
+    columns.map((column) => ({ table, column, source: 'declared' as const })),
+  )
+  const list =
+    options.factories === undefined
+      ? []
+      : Symbol.iterator in options.factories
+        ? [...(options.factories as Iterable<unknown>)]
+        : Object.values(options.factories)
+  const built = tagColumnsOfFactories(list, run).map((c) => ({ ...c, source: 'factory' as const }))
+  return [...declared, ...built]
+}
+
 /**
- * Creates the run context of this worker process. With a database, `scope.cleanup()` and
- * `run.cleanup()` delete what the test (or the worker) owns, the run holds a lease that keeps the
- * sweep away from its rows while it lives, and `run.close()` cleans up and audits.
+ * Registers the run's process in the database's run registry, when the guard allows writing there;
+ * the link tells factories to journal untagged keys. Null where the guard refuses (nothing could be
+ * cleaned there either).
+ */
+async function linkRegistry(db: Database, run: RunContext, options: RunOptions): Promise<RegistryLink | null> {
+  try {
+    await assertSafeTarget(db, options.cleanup?.guard)
+  } catch (error) {
+    if (isLeaklessError(error) && error.name === 'GuardError') return null
+    throw error
+  }
+  const columns = columnsBeforeInserts(run, options)
+  await registerProcess(db, {
+    runTag: run.runTag,
+    runStartedAt: run.startedAt,
+    prefix: run.prefix,
+    shard: run.shard,
+    worker: run.worker,
+    pid: run.pid,
+    tagColumns: columns,
+  })
+  const link: RegistryLink = { known: new Map() }
+  for (const c of columns) learnColumn(link, c.table, c.column)
+  return link
+}
+
+/**
+ * Creates the run context of this worker process. With a database, the run registers itself in the
+ * database's run registry (schema `leakless`), `scope.cleanup()` and `run.cleanup()` delete what the
+ * test (or the worker) owns, the run holds a lease that keeps the sweep away from its rows while it
+ * lives, and `run.close()` cleans up and audits.
  *
  * @example
- * const run = await createRun({ db: await connect() })
+ * const run = await createRun({ db: await connect(), factories: { users } })
  * const t = run.scope('books a lesson')
  * await t.bind({ users }).users.create()
  * await t.cleanup()
  */
 export async function createRun(options: RunOptions = {}): Promise<RunContext> {
-  const { db, cleanup, ...rest } = options
+  const { db, cleanup, factories: _factories, ...rest } = options
   const database = db === undefined ? undefined : isDatabaseHandle(db) ? db : await connect({ db })
   const run = createRunSync({ ...rest, ...(database ? { db: database } : {}) })
   if (database !== undefined) {
+    run.registry = await linkRegistry(database, run, options)
     const lease = await acquireLease(database, run.prefix)
     run.cleaner = new Cleaner(database, run, cleanup ?? {}, lease)
   }
@@ -108,11 +226,12 @@ export async function createRun(options: RunOptions = {}): Promise<RunContext> {
 }
 
 /**
- * Deletes everything a whole run owns (every worker, every shard), e.g. after a CI run.
+ * Deletes everything a whole run owns (every worker, every shard), e.g. after a CI run, with what the
+ * run registry knows about it (tag columns, journaled untagged rows) from any machine.
  *
  * @example
  * await cleanupRun(db, process.env.LEAKLESS_RUN!)
  */
 export function cleanupRun(db: Database, runTag: string, options: CleanupOptions = {}): Promise<CleanupReport> {
-  return cleanupPrefix(db, `${runTag}-`, options)
+  return cleanupRegistered(db, `${runTag}-`, options)
 }

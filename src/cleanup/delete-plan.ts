@@ -2,6 +2,7 @@ import { CleanupError } from '../errors.js'
 import { assertOwnedPrefix, likePrefix } from '../ids/sql-prefix.js'
 import { referencing, type ForeignKey, type SchemaGraph, type TableSchema } from '../db/schema-graph.js'
 import { literal, q, qTable, tuple } from '../db/sql-text.js'
+import { registryTable } from '../registry/registry-sql.js'
 
 /** What a cleanup owns: rows whose tag columns start with the prefix, and rows the ledger recorded. */
 export interface CleanupSeeds {
@@ -11,6 +12,13 @@ export interface CleanupSeeds {
   tagColumns: ReadonlyMap<string, readonly string[]>
   /** Table → primary-key values of ledger rows, by column name. */
   keys: ReadonlyMap<string, readonly Record<string, unknown>[]>
+  /**
+   * Tables whose untagged rows the run registry journaled under the prefix: their keys are read from
+   * the registry inside the cleanup's own statement (any machine, no copy in memory).
+   */
+  registryKeys?: ReadonlySet<string>
+  /** Also delete the registry's journal entries under the prefix, in the same statement or transaction. */
+  journal?: boolean
 }
 
 /** What to do with rows that reference owned rows through a nullable foreign key and carry no tag. */
@@ -66,6 +74,8 @@ class Params {
   }
 }
 
+const NOTHING_COUNTED = 'select null::text as "table", 0 as "deleted" where false'
+
 /** Builds the delete plan for the owned seeds over the foreign-key graph (pure: no database). */
 export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: PlanOptions = {}): CleanupPlan {
   const pattern = likePrefix(assertOwnedPrefix(seeds.prefix))
@@ -101,7 +111,10 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
   const owners = new Map<string, ForeignKey[]>() // child table → FKs through which it is owned
   let needsFixpoint = false
   const nullable: ForeignKey[] = []
-  const closure = new Set<string>([...seeds.tagColumns.keys(), ...seeds.keys.keys()].filter((n) => table(n)))
+  const registryKeys = seeds.registryKeys ?? new Set<string>()
+  const closure = new Set<string>(
+    [...seeds.tagColumns.keys(), ...seeds.keys.keys(), ...registryKeys].filter((n) => table(n)),
+  )
   const queue = [...closure]
   while (queue.length > 0) {
     const parent = queue.shift()!
@@ -150,10 +163,36 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
         `${tuple(alias, t.primaryKey)} in (select ${t.primaryKey.map(q).join(', ')} from json_to_recordset(${json}::json) as k(${types.join(', ')}))`,
       )
     }
+    if (registryKeys.has(name) && t.primaryKey.length > 0) {
+      const columns = t.primaryKey.map(
+        (c) => `(j.key ->> ${literal(c)})::${t.columns.find((col) => col.name === c)!.type}`,
+      )
+      parts.push(
+        `${tuple(alias, t.primaryKey)} in (select ${columns.join(', ')} from ${registryTable('untagged')} as j where j.table_schema = ${literal(t.schema)} and j.table_name = ${literal(t.table)} and j.prefix like ${params.pattern()} escape '\\')`,
+      )
+    }
     return parts
   }
-  if (needsFixpoint)
-    return planFixpoint(order, owners, nullable, closure, table, seedPredicate, () => new Params(pattern), options)
+  // The registry's journal entries under the prefix go with the rows they point at.
+  const journalDelete = (params: Params) =>
+    `delete from ${registryTable('untagged')} as j where j.prefix like ${params.pattern()} escape '\\'`
+  if (needsFixpoint) {
+    const plan = planFixpoint(
+      order,
+      owners,
+      nullable,
+      closure,
+      table,
+      seedPredicate,
+      () => new Params(pattern),
+      options,
+    )
+    if (seeds.journal) {
+      const params = new Params(pattern)
+      plan.deletes.push({ text: journalDelete(params), params: params.values })
+    }
+    return plan
+  }
 
   // The owned-rows predicate of a table before anything is deleted (parents still present).
   let depth = 0
@@ -227,15 +266,22 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
       }
     })
     const counts = order.map((name, i) => `select ${literal(name)} as "table", count(*)::int as "deleted" from d${i}`)
+    const journal = seeds.journal ? [`dj as (${journalDelete(params)})`] : []
     const statement = (verb: 'delete' | 'select') =>
-      `with ${ctes.map((cte) => cte[verb]).join(',\n')}\n${counts.join(' union all ')}`
-    deletes.push({ text: statement('delete'), params: params.values })
-    count = { text: statement('select'), params: params.values }
+      `with ${[...ctes.map((cte) => cte[verb]), ...(verb === 'delete' ? journal : [])].join(',\n')}\n${counts.length > 0 ? counts.join(' union all ') : NOTHING_COUNTED}`
+    // Nothing to plan (no tables, no journal): no statement at all, rather than an empty WITH.
+    if (ctes.length + journal.length > 0) deletes.push({ text: statement('delete'), params: params.values })
+    count =
+      ctes.length > 0 ? { text: statement('select'), params: params.values } : { text: NOTHING_COUNTED, params: [] }
   } else {
     for (const name of [...order].reverse()) {
       const params = new Params(pattern)
       const text = `with d as (delete from ${qTable(table(name))} as t where ${ownedPredicate(name, 't', params)} returning 1) select ${literal(name)} as "table", count(*)::int as "deleted" from d`
       deletes.push({ text, params: params.values })
+    }
+    if (seeds.journal) {
+      const params = new Params(pattern)
+      deletes.push({ text: journalDelete(params), params: params.values })
     }
     // Each DELETE sees its parents still there: so does one SELECT per table before any of them.
     const params = new Params(pattern)

@@ -21,6 +21,10 @@ export interface CleanupOptions {
   learntTagColumns?: Readonly<Record<string, readonly string[]>>
   /** Primary keys of ledger rows per table (rows that carry no tag). */
   keys?: ReadonlyMap<string, readonly Record<string, unknown>[]>
+  /** Tables whose untagged rows the run registry journaled under the prefix (keys read there, in SQL). */
+  registryKeys?: ReadonlySet<string>
+  /** Delete the registry's journal entries under the prefix together with the rows. @default false */
+  journal?: boolean
   /** Rows referencing owned rows through a nullable FK without a tag: `fail` (default), `detach` or `delete`, per table. */
   nullableDependents?: Readonly<Record<string, NullableDependentRule>>
   /** @default 5000 */
@@ -117,6 +121,8 @@ async function planFor(db: Database, prefix: string, options: CleanupOptions): P
       tagColumns: tagColumnsOf(graph, declared),
       // Ledger keys of a table that no longer exists: its rows went with it.
       keys: new Map([...(options.keys ?? new Map())].filter(([table]) => graph.tables.has(table))),
+      registryKeys: new Set([...(options.registryKeys ?? [])].filter((table) => graph.tables.has(table))),
+      journal: options.journal ?? false,
     },
     options.nullableDependents ? { nullableDependents: options.nullableDependents } : {},
   )
@@ -129,6 +135,9 @@ async function executePlan(
   dryRun: boolean,
 ): Promise<{ deleted: Record<string, number>; statements: number }> {
   const deleted: Record<string, number> = {}
+  if (plan.deletes.length === 0 && plan.checks.length === 0 && plan.detaches.length === 0) {
+    return { deleted, statements: 0 }
+  }
   const add = (rows: Array<{ table: string; deleted: number }>) => {
     for (const row of rows) if (row.deleted > 0) deleted[row.table] = (deleted[row.table] ?? 0) + row.deleted
   }

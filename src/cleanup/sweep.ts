@@ -1,14 +1,22 @@
-import { CleanupError } from '../errors.js'
+import { CleanupError, InputError } from '../errors.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
-import { cachedSchema, invalidateSchema } from '../db/introspect.js'
+import { cachedSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
 import { q, qTable } from '../db/sql-text.js'
 import { decodeId, type DecodedId } from '../ids/decode.js'
 import { RUN_TAG_PATTERN } from '../ids/id-format.js'
-import { listJournals, readJournal, removeJournal } from '../run/crash-journal.js'
-import { defaultStateDir } from '../run/process-claim.js'
+import { likePrefix } from '../ids/sql-prefix.js'
+import {
+  forgetProcess,
+  forgetRunIfDone,
+  readRuns,
+  recordTagColumns,
+  untaggedTables,
+  type RegisteredRun,
+} from '../registry/registry.js'
 import { planCleanup, type NullableDependentRule } from './delete-plan.js'
+import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf } from './execute.js'
 import { isLeaseHeld } from './lease.js'
 
@@ -18,18 +26,23 @@ export interface SweepOptions {
   olderThanMs?: number
   /** Count what would be deleted (SELECT only), delete nothing. @default false */
   dryRun?: boolean
-  /** Table (`public.users`) → columns carrying tags, besides every table's text primary key. */
+  /** Table (`public.users`) → columns carrying tags, besides every table's text primary key and the registry's. */
   tagColumns?: Readonly<Record<string, readonly string[]>>
-  /** Schemas to scan; schemas of journaled tables are added. @default ['public'] */
+  /** Schemas to look at; schemas of the registry's tables are added. @default ['public'] */
   schemas?: string[]
-  /** Where crash journals are (`<stateDir>/runs/<runTag>/*.journal`). @default `LEAKLESS_STATE_DIR`, else `<tmpdir>/leakless` */
-  stateDir?: string
   /** Sweep only the processes of this run (e.g. `leakless sweep --run <tag>`). @default every run */
   runTag?: string
   /** Sweep only processes of this CI shard (`null`: processes without a shard). @default every shard */
   shard?: number | null
   /** Leave this run alone entirely (the current one); its processes are not reported. */
   exceptRunTag?: string
+  /**
+   * Also scan every tag column of every table for prefixes of runs the registry does not know (runs of
+   * a leakless without a registry, or registry rows dropped by hand). Slow on big tables. @default false
+   */
+  scan?: boolean
+  /** Remove the registry rows of runs with nothing left (retention). @default true */
+  forget?: boolean
   /** The clock the age threshold is measured against. @default new Date() */
   now?: Date
   /** Called after each table is scanned for prefixes. */
@@ -56,6 +69,8 @@ export interface SweptProcess {
 export interface SweepReport {
   swept: SweptProcess[]
   skipped: Array<{ prefix: string; reason: 'lease held' | 'too young' }>
+  /** Runs whose registry rows were removed, nothing of them being left. */
+  forgotten: string[]
   dryRun: boolean
   durationMs: number
 }
@@ -64,10 +79,36 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 // Run tag, then the process field: a process prefix of the id grammar (decodeId checks the rest).
 const PROCESS_PREFIX_SQL = `'^([0-9a-z]{14}-[0-9a-z]+-)'`
 
+function checkOptions(options: SweepOptions): number {
+  const olderThanMs = options.olderThanMs ?? 3_600_000
+  if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) {
+    throw new InputError(
+      'PREFIX_INVALID',
+      `sweep(): olderThanMs must be a number of milliseconds >= 0, got ${String(olderThanMs)}.`,
+      { details: { olderThanMs } },
+    )
+  }
+  for (const [name, tag] of [
+    ['runTag', options.runTag],
+    ['exceptRunTag', options.exceptRunTag],
+  ] as const) {
+    if (tag !== undefined && (typeof tag !== 'string' || !RUN_TAG_PATTERN.test(tag))) {
+      throw new InputError(
+        'RUN_TAG_INVALID',
+        `sweep(): ${name} must be a run tag (14 characters [0-9a-z], as LEAKLESS_RUN or \`leakless decode\` show), got ${JSON.stringify(tag)}.`,
+        { details: { [name]: tag } },
+      )
+    }
+  }
+  return olderThanMs
+}
+
 /**
- * Removes what crashed or killed runs left behind: every process prefix found in tag columns or in a
- * crash journal is cleaned up with {@link cleanupPrefix} (journaled untagged rows included), unless its
- * run is younger than `olderThanMs` or its lease is held (see `acquireLease`).
+ * Removes what crashed or killed runs left behind. The run registry in the database says which runs and
+ * processes there were, which columns carried their tags and which untagged rows their factories made,
+ * so a sweep on any machine finds them: each process whose lease is free and whose run is older than
+ * `olderThanMs` is cleaned up with {@link cleanupPrefix} (journaled untagged rows included), and runs
+ * with nothing left are removed from the registry.
  *
  * @example
  * const report = await sweep({ db, exceptRunTag: run.runTag })
@@ -75,39 +116,50 @@ const PROCESS_PREFIX_SQL = `'^([0-9a-z]{14}-[0-9a-z]+-)'`
  */
 export async function sweep(options: SweepOptions): Promise<SweepReport> {
   const started = performance.now()
+  const olderThanMs = checkOptions(options)
   const { db } = options
   const dryRun = options.dryRun ?? false
-  const olderThanMs = options.olderThanMs ?? 3_600_000
-  if (!(olderThanMs >= 0)) throw new TypeError(`sweep(): olderThanMs must be a number >= 0, got ${olderThanMs}`)
   const cutoff = (options.now ?? new Date()).getTime() - olderThanMs
-  const stateDir = options.stateDir ?? defaultStateDir()
   const wanted = (runTag: string) =>
     (options.runTag === undefined || runTag === options.runTag) && runTag !== options.exceptRunTag
-  if (options.runTag !== undefined && !RUN_TAG_PATTERN.test(options.runTag)) {
-    throw new TypeError(`sweep(): runTag must be a run tag (14 characters [0-9a-z]), got ${options.runTag}`)
-  }
   if (!dryRun) await assertSafeTarget(db, options.guard)
 
-  const journals = new Map<string, Map<string, Record<string, unknown>[]>>()
-  for (const j of listJournals(stateDir)) {
-    if (wanted(j.runTag)) journals.set(j.prefix, readJournal(stateDir, j.runTag, j.processField))
-  }
-  const journaledTables = new Set([...journals.values()].flatMap((keys) => [...keys.keys()]))
-  const journaledSchemas = [...journaledTables].filter((t) => t.includes('.')).map((t) => t.slice(0, t.indexOf('.')))
-  const schemas = [...new Set([...(options.schemas ?? ['public']), ...journaledSchemas])]
-  let graph = await cachedSchema(db, { schemas })
-  if ([...journaledTables].some((t) => !graph.tables.has(t))) {
-    invalidateSchema(db) // made after the schema was cached, or dropped since (its rows went with it)
-    graph = await cachedSchema(db, { schemas })
-  }
-  const tagColumns = tagColumnsOf(graph, options.tagColumns)
+  const runs = (await readRuns(db, options.runTag)).filter((run) => wanted(run.runTag))
+  const byRun = new Map(runs.map((run) => [run.runTag, run]))
+  const schemas = [
+    ...new Set([
+      ...(options.schemas ?? ['public']),
+      ...runs.flatMap((run) => [...Object.keys(run.tagColumns), ...Object.keys(run.untagged)]).map(schemaOf),
+    ]),
+  ]
+  const graph = await cachedSchema(db, { schemas })
+  const declared = options.tagColumns ?? {}
 
-  const prefixes = new Set(journals.keys())
-  for (const prefix of await scanPrefixes(db, graph, tagColumns, options.runTag, options.onProgress)) {
-    prefixes.add(prefix)
+  const prefixes = new Set<string>()
+  for (const run of runs) {
+    for (const p of run.processes) if (p.closedAt === null) prefixes.add(p.prefix)
+    if (run.processes.every((p) => p.closedAt !== null) && Object.keys(run.untagged).length === 0) {
+      // Everything closed: only rows written after a close can be left; they carry the run's tags.
+      if (runIsOld(run.runTag, cutoff)) {
+        const columns = tagColumnsOf(graph, known(graph, declared, run))
+        for (const prefix of await scanPrefixes(db, graph, columns, `${run.runTag}-`, options.onProgress))
+          prefixes.add(prefix)
+      }
+    }
+  }
+  if (options.scan === true) {
+    for (const prefix of await scanPrefixes(
+      db,
+      graph,
+      tagColumnsOf(graph, pick(graph, declared)),
+      null,
+      options.onProgress,
+    ))
+      prefixes.add(prefix)
   }
 
-  const report: SweepReport = { swept: [], skipped: [], dryRun, durationMs: 0 }
+  const report: SweepReport = { swept: [], skipped: [], forgotten: [], dryRun, durationMs: 0 }
+  const held = new Set<string>()
   for (const prefix of [...prefixes].sort(byText)) {
     const decoded = decodeProcessPrefix(prefix)
     if (decoded === null || !wanted(decoded.runTag)) continue
@@ -118,23 +170,35 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
     }
     if (await isLeaseHeld(db, prefix)) {
       report.skipped.push({ prefix, reason: 'lease held' })
+      held.add(decoded.runTag)
       continue
     }
-    const keys = new Map([...(journals.get(prefix) ?? [])].filter(([table]) => graph.tables.has(table)))
-    const cleanupOptions = {
-      keys,
-      schemas,
-      ...(options.tagColumns ? { tagColumns: options.tagColumns } : {}),
-      ...(options.nullableDependents ? { nullableDependents: options.nullableDependents } : {}),
-      ...(options.guard ? { guard: options.guard } : {}),
+    const run = byRun.get(decoded.runTag)
+    const columns = known(graph, declared, run)
+    // Columns the dead process's app filled that nobody recorded (cheap ones: small tables, prefix indexes).
+    const found = await discoverTagColumns(db, graph, tagColumnsOf(graph, columns), prefix)
+    for (const c of found) (columns[c.table] ??= []).push(c.column)
+    if (found.length > 0 && run !== undefined && !dryRun) {
+      await recordTagColumns(
+        db,
+        run.runTag,
+        found.map((c) => ({ ...c, source: 'discovered' as const })),
+      )
     }
-    let deleted: Record<string, number>
-    if (dryRun) {
-      deleted = await countOwned(db, graph, prefix, tagColumns, keys, options.nullableDependents)
-    } else {
-      deleted = (await cleanupPrefix(db, prefix, cleanupOptions)).deleted
-      removeJournal(stateDir, decoded.runTag, prefix.slice(decoded.runPrefix.length, -1))
-    }
+    const registryKeys = new Set((await untaggedTables(db, prefix)).filter((t) => graph.tables.has(t)))
+    const deleted = dryRun
+      ? await countOwned(db, graph, prefix, columns, registryKeys, options.nullableDependents)
+      : (
+          await cleanupPrefix(db, prefix, {
+            learntTagColumns: columns,
+            registryKeys,
+            journal: true,
+            schemas,
+            ...(options.nullableDependents ? { nullableDependents: options.nullableDependents } : {}),
+            ...(options.guard ? { guard: options.guard } : {}),
+          })
+        ).deleted
+    if (!dryRun) await forgetProcess(db, prefix)
     report.swept.push({
       prefix,
       runTag: decoded.runTag,
@@ -145,8 +209,50 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
       deleted,
     })
   }
+  if (!dryRun && options.forget !== false) {
+    for (const run of runs) {
+      if (held.has(run.runTag) || !runIsOld(run.runTag, cutoff)) continue
+      if (await forgetRunIfDone(db, run.runTag)) report.forgotten.push(run.runTag)
+    }
+  }
   report.durationMs = performance.now() - started
   return report
+}
+
+const schemaOf = (table: string) => table.slice(0, table.indexOf('.'))
+
+const runIsOld = (runTag: string, cutoff: number) => decodeId(`${runTag}-w0p1x000000-0-10`)!.time.getTime() <= cutoff
+
+/** Tag columns of a run: declared, and what the registry recorded (where the table still has them). */
+function known(
+  graph: SchemaGraph,
+  declared: Readonly<Record<string, readonly string[]>>,
+  run: RegisteredRun | undefined,
+): Record<string, string[]> {
+  const out = pick(graph, declared)
+  for (const [table, columns] of Object.entries(run?.tagColumns ?? {})) {
+    const t = graph.tables.get(table)
+    if (t === undefined) continue
+    const into = (out[table] ??= [])
+    for (const c of columns) if (!into.includes(c) && t.columns.some((col) => col.name === c)) into.push(c)
+  }
+  return out
+}
+
+// Declared tables must exist: an unknown one is a configuration error, not a reason to sweep nothing.
+function pick(graph: SchemaGraph, declared: Readonly<Record<string, readonly string[]>>): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const [table, columns] of Object.entries(declared)) {
+    if (!graph.tables.has(table)) {
+      throw new CleanupError(
+        'UNKNOWN_TABLE',
+        `Sweep knows no table "${table}" in the database schema. Check the tag columns in the config (schema.table) and the schemas option.`,
+        { details: { table } },
+      )
+    }
+    out[table] = [...columns]
+  }
+  return out
 }
 
 /** A process prefix decoded through the first id it could have issued; null when it is not one. */
@@ -155,32 +261,26 @@ function decodeProcessPrefix(prefix: string): DecodedId | null {
   return decoded !== null && decoded.processPrefix === prefix ? decoded : null
 }
 
+/** Process prefixes found in tag columns: of one run (`runPrefix`, through prefix indexes), or of any run. */
 async function scanPrefixes(
   db: Database,
   graph: SchemaGraph,
   tagColumns: ReadonlyMap<string, readonly string[]>,
-  runTag: string | undefined,
+  runPrefix: string | null,
   onProgress: SweepOptions['onProgress'],
 ): Promise<string[]> {
-  const filter = runTag === undefined ? '^[0-9a-z]{14}-' : `^${runTag}-`
-  const tables = [...tagColumns.keys()].sort(byText)
+  const tables = [...tagColumns.keys()].filter((name) => graph.tables.has(name)).sort(byText)
   const found: string[] = []
   for (const [i, name] of tables.entries()) {
-    const table = graph.tables.get(name)
-    if (table === undefined) {
-      throw new CleanupError(
-        'UNKNOWN_TABLE',
-        `Sweep knows no table "${name}" in the database schema. Check the tag columns in the config (schema.table) and the schemas option.`,
-        { details: { table: name } },
-      )
-    }
+    const table = graph.tables.get(name)!
     const selects = tagColumns.get(name)!.map((column) => {
       const value = `t.${q(column)}::text`
-      return `select substring(${value} from ${PROCESS_PREFIX_SQL}) as prefix from ${qTable(table)} as t where ${value} ~ $1`
+      const where = runPrefix === null ? `${value} ~ '^[0-9a-z]{14}-'` : `t.${q(column)} like $1 escape '\\'`
+      return `select substring(${value} from ${PROCESS_PREFIX_SQL}) as prefix from ${qTable(table)} as t where ${where}`
     })
     const rows = await db.execute<{ prefix: string }>(
       `select distinct prefix from (${selects.join(' union all ')}) as s where prefix is not null`,
-      [filter],
+      runPrefix === null ? [] : [likePrefix(runPrefix)],
     )
     for (const row of rows) found.push(row.prefix)
     onProgress?.(i + 1, tables.length, name)
@@ -193,24 +293,29 @@ async function countOwned(
   db: Database,
   graph: SchemaGraph,
   prefix: string,
-  tagColumns: ReadonlyMap<string, readonly string[]>,
-  keys: ReadonlyMap<string, readonly Record<string, unknown>[]>,
+  columns: Record<string, string[]>,
+  registryKeys: ReadonlySet<string>,
   nullableDependents: SweepOptions['nullableDependents'],
 ): Promise<Record<string, number>> {
-  const plan = planCleanup(graph, { prefix, tagColumns, keys }, nullableDependents ? { nullableDependents } : {})
+  const tagColumns = tagColumnsOf(graph, columns)
+  const plan = planCleanup(
+    graph,
+    { prefix, tagColumns, keys: new Map(), registryKeys },
+    nullableDependents ? { nullableDependents } : {},
+  )
   if (plan.tables.length === 0) return {}
   if (plan.count === null) {
     // Cycles: count by running the real cleanup in a transaction that is rolled back.
     const report = await cleanupPrefix(db, prefix, {
-      keys,
-      tagColumns: Object.fromEntries(tagColumns),
+      learntTagColumns: columns,
+      registryKeys,
       dryRun: true,
       ...(nullableDependents ? { nullableDependents } : {}),
       schemas: [...new Set([...graph.tables.values()].map((t) => t.schema))],
     })
     return report.deleted
   }
-  const rows = await db.execute<{ table: string; deleted: number }>(plan.count!.text, plan.count!.params)
+  const rows = await db.execute<{ table: string; deleted: number }>(plan.count.text, plan.count.params)
   const out: Record<string, number> = {}
   for (const row of rows) if (Number(row.deleted) > 0) out[row.table] = Number(row.deleted)
   return out

@@ -9,6 +9,7 @@ export function sweepToJson(report: SweepReport, olderThanMs: number) {
     durationMs: Math.round(report.durationMs * 1000) / 1000,
     swept: report.swept.map((p) => ({ ...p, startedAt: p.startedAt.toISOString() })),
     skipped: report.skipped.map((s) => ({ ...s })),
+    forgotten: [...report.forgotten],
   }
 }
 
@@ -44,6 +45,11 @@ export function formatSweepReport(report: SweepReport, olderThanMs: number): str
       young > 0 ? `${young} younger than ${formatDuration(olderThanMs)}` : '',
     ].filter(Boolean)
     lines.push(`skipped ${plural(report.skipped.length, 'process', 'processes')}: ${why.join(', ')}`)
+  }
+  if (report.forgotten.length > 0) {
+    lines.push(
+      `removed from the run registry: ${plural(report.forgotten.length, 'finished run')} (${report.forgotten.join(', ')})`,
+    )
   }
   return lines.join('\n')
 }

@@ -37,7 +37,7 @@ rel as (
   select c.oid
   from pg_class c
   join pg_namespace n on n.oid = c.relnamespace
-  where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1)
+  where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1) and n.nspname <> 'leakless'
   union select conrelid from fk
   union select confrelid from fk
 ),
@@ -51,6 +51,9 @@ select
     select coalesce(json_agg(json_build_object(
       'schema', n.nspname,
       'table', c.relname,
+      'bytes', case when c.relkind = 'p'
+        then (select coalesce(sum(pg_relation_size(p.relid)), 0) from pg_partition_tree(c.oid) p)
+        else pg_relation_size(c.oid) end,
       'primaryKey', array(
         select a.attname
         from pg_constraint p
@@ -64,7 +67,16 @@ select
           'name', a.attname,
           'type', format_type(a.atttypid, a.atttypmod),
           'nullable', not a.attnotnull,
-          'textual', a.atttypid in (select oid from textual_type)
+          'textual', a.atttypid in (select oid from textual_type),
+          'prefixIndexed', exists (
+            select from pg_index i
+            join pg_class ic on ic.oid = i.indexrelid
+            join pg_am am on am.oid = ic.relam and am.amname = 'btree'
+            join pg_opclass oc on oc.oid = i.indclass[0]
+            left join pg_collation co on co.oid = i.indcollation[0]
+            where i.indrelid = c.oid and i.indkey[0] = a.attnum and i.indisvalid and i.indpred is null
+              and (oc.opcname in ('text_pattern_ops', 'varchar_pattern_ops', 'bpchar_pattern_ops') or co.collname in ('C', 'POSIX'))
+          )
         ) order by a.attnum)
         from pg_attribute a
         where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
@@ -112,6 +124,7 @@ select
 interface RawTable {
   schema: string
   table: string
+  bytes: number
   primaryKey: string[]
   columns: ColumnSchema[]
 }
@@ -141,7 +154,14 @@ export async function introspectSchema(db: Database, options: IntrospectOptions 
   const tables = new Map<string, TableSchema>()
   for (const t of rawTables) {
     const name = `${t.schema}.${t.table}`
-    tables.set(name, { name, schema: t.schema, table: t.table, primaryKey: t.primaryKey, columns: t.columns })
+    tables.set(name, {
+      name,
+      schema: t.schema,
+      table: t.table,
+      primaryKey: t.primaryKey,
+      columns: t.columns,
+      bytes: Number(t.bytes),
+    })
   }
   const foreignKeys = rawForeignKeys.map((fk): ForeignKey => {
     const onDelete = ON_DELETE[fk.onDelete]

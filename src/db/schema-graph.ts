@@ -10,6 +10,8 @@ export interface ColumnSchema {
   nullable: boolean
   /** text, varchar, char or citext (a column that can carry a tag). */
   textual: boolean
+  /** A valid btree index leads with it and can serve `LIKE 'prefix%'` (pattern ops or C collation). */
+  prefixIndexed?: boolean
 }
 
 export interface TableSchema {
@@ -20,6 +22,8 @@ export interface TableSchema {
   /** Primary-key columns in key order; empty when the table has none. */
   primaryKey: string[]
   columns: ColumnSchema[]
+  /** Size of its heap (all partitions) when introspected, in bytes; unknown when absent. */
+  bytes?: number
 }
 
 export interface ForeignKey {

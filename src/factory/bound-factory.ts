@@ -4,8 +4,11 @@ import type { TestScope } from '../run/test-scope.js'
 import type { Attributes, FactoryState } from './factory-state.js'
 import { toInsertError } from './insert-error.js'
 import { compileInsert, executeInsert } from './insert-statement.js'
-import { rawQueryOf } from '../run/database-like.js'
-import { appendToJournal } from '../run/crash-journal.js'
+import { rawQueryOf, type DrizzleDatabase } from '../run/database-like.js'
+import { withJournal, type JournalTarget } from '../registry/journal-sql.js'
+import { registryTable } from '../registry/registry-sql.js'
+import { learnColumn, type RegistryLink } from '../run/registry-link.js'
+import { sql } from 'drizzle-orm'
 import { isRef, makeRef, type Ref, type Referable } from './ref.js'
 import { tableInfo, type TableInfo } from './table-info.js'
 import type { AnyTable, FactoryContext, InsertOf, Overrides, RowOf } from './types.js'
@@ -195,28 +198,27 @@ export async function createRows(
   const rows = prepared.map((p) => p.row)
   const chunk = Math.max(1, Math.floor(MAX_PARAMS_PER_INSERT / info.keys.size))
   const raw = rawQueryOf(db)
+  const registry = scope.run.registry
   const created: Attributes[] = []
   for (let start = 0; start < rows.length; start += chunk) {
     const slice = rows.slice(start, start + chunk)
+    const target = registry === null ? null : journalTarget(registry, info, scope, slice)
     let returned: Attributes[]
     try {
       const statement = raw === null ? null : compileInsert(state.table, slice, { arrays: raw.arrays })
-      returned =
-        statement !== null
-          ? await executeInsert(db, raw!, statement)
-          : ((await db
-              .insert(state.table)
-              .values(slice as never)
-              .returning()) as Attributes[])
+      if (statement !== null) {
+        // Untagged keys and new tag columns go to the registry in the statement of the insert itself.
+        const journaled = target === null ? statement : { ...statement, ...withJournal(statement, target) }
+        returned = await executeInsert(db, raw!, journaled)
+      } else {
+        returned = await insertWithBuilder(db, state.table, slice, target)
+      }
     } catch (error) {
       throw toInsertError(error, state.name, info.qualifiedName)
     }
-    const entries = ledgerEntries(state, info, scope, returned, caller)
-    scope.ledger.record(entries)
-    // Rows no tag marks are journaled on disk, so the sweep can remove them after a crash.
-    if (entries.some((entry) => entry.tag === null)) {
-      appendToJournal(scope.run.stateDir, scope.run.runTag, scope.run.processField, entries)
-    }
+    if (target !== null)
+      for (const { column } of target.newTagColumns) learnColumn(registry!, info.qualifiedName, column)
+    scope.ledger.record(ledgerEntries(state, info, scope, returned, caller))
     for (const row of returned) created.push(row)
   }
   for (const hook of state.afterCreate) {
@@ -225,6 +227,80 @@ export async function createRows(
     }
   }
   return created
+}
+
+/** What the registry must learn from inserting these rows: untagged keys and tag columns it does not know. */
+function journalTarget(registry: RegistryLink, info: TableInfo, scope: TestScope, rows: Attributes[]): JournalTarget {
+  const runPrefix = scope.run.runPrefix
+  const known = registry.known.get(info.qualifiedName)
+  const fresh = new Set<string>()
+  let journal = false
+  for (const row of rows) {
+    let tagged = false
+    for (const [key, column] of info.tagCandidates) {
+      const value = row[key]
+      if (typeof value !== 'string' || !value.startsWith(runPrefix)) continue
+      tagged = true
+      if (!known?.has(column)) fresh.add(column)
+    }
+    if (!tagged) journal = true
+  }
+  return {
+    prefix: scope.prefix,
+    runPrefix,
+    runTag: scope.run.runTag,
+    schema: info.schema,
+    table: info.name,
+    keyColumns: info.primaryKey.map((k) => info.columnNames.get(k)!),
+    stringColumns: info.stringColumns,
+    newTagColumns: [...fresh].map((column) => ({ column, source: 'insert' as const })),
+    journal,
+  }
+}
+
+/** drizzle's builder (values it alone can compile) and the registry writes, in one transaction. */
+async function insertWithBuilder(
+  db: DrizzleDatabase,
+  table: AnyTable,
+  rows: Attributes[],
+  target: JournalTarget | null,
+): Promise<Attributes[]> {
+  if (target === null)
+    return (await db
+      .insert(table)
+      .values(rows as never)
+      .returning()) as Attributes[]
+  return db.transaction(async (tx) => {
+    const returned = (await tx
+      .insert(table)
+      .values(rows as never)
+      .returning()) as Attributes[]
+    const info = tableInfo(table)
+    const keys: Array<Record<string, string>> = []
+    for (const row of returned) {
+      const tagged = [...info.tagCandidates.keys()].some(
+        (key) => typeof row[key] === 'string' && (row[key] as string).startsWith(target.runPrefix),
+      )
+      if (tagged || info.primaryKey.length === 0) continue
+      keys.push(Object.fromEntries(info.primaryKey.map((k) => [info.columnNames.get(k)!, keyText(row[k])])))
+    }
+    if (keys.length > 0) {
+      await tx.execute(
+        sql`insert into ${sql.raw(registryTable('untagged'))} (prefix, table_schema, table_name, key) select ${target.prefix}::text, ${target.schema}::text, ${target.table}::text, value from jsonb_array_elements(${JSON.stringify(keys)}::jsonb)`,
+      )
+    }
+    for (const { column, source } of target.newTagColumns) {
+      await tx.execute(
+        sql`insert into ${sql.raw(registryTable('tag_columns'))} (run_tag, table_schema, table_name, column_name, source) values (${target.runTag}::text, ${target.schema}::text, ${target.table}::text, ${column}::text, ${source}::text) on conflict do nothing`,
+      )
+    }
+    return returned
+  })
+}
+
+// A key value as PostgreSQL's text form, which the registry stores and casts back.
+function keyText(value: unknown): string {
+  return value instanceof Date ? value.toISOString() : String(value)
 }
 
 function ledgerEntries(
@@ -241,7 +317,7 @@ function ledgerEntries(
     for (const k of info.primaryKey) key[info.columnNames.get(k)!] = row[k]
     let tag: string | null = null
     const tagColumns: string[] = []
-    for (const [k, column] of info.columnNames) {
+    for (const [k, column] of info.tagCandidates) {
       const value = row[k]
       if (typeof value === 'string' && value.startsWith(runPrefix)) {
         tagColumns.push(column)

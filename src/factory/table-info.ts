@@ -12,6 +12,15 @@ export interface TableInfo {
   columnNames: ReadonlyMap<string, string>
   /** JS property names of the primary key columns, in key order. */
   primaryKey: readonly string[]
+  /** Schema and table name apart (`public`, `users`). */
+  schema: string
+  /**
+   * JS property name → database column name of the columns that can carry a row's own tag: every column
+   * but foreign-key columns (a parent's id in a row says who its parent is, not who owns the row).
+   */
+  tagCandidates: ReadonlyMap<string, string>
+  /** Database names of the tag candidates whose values are strings in the database (text, varchar, uuid…). */
+  stringColumns: readonly string[]
 }
 
 const cache = new WeakMap<PgTable, TableInfo>()
@@ -28,8 +37,13 @@ export function tableInfo(table: PgTable): TableInfo {
     Object.entries(columns)
       .filter(([, c]) => c.primary)
       .map(([key]) => key)
+  const fkColumns = new Set(config.foreignKeys.flatMap((fk) => fk.reference().columns.map((c) => c.name)))
+  const candidates = Object.entries(columns).filter(([, c]) => !fkColumns.has(c.name))
   info = {
     qualifiedName: `${config.schema ?? 'public'}.${getTableName(table)}`,
+    schema: config.schema ?? 'public',
+    tagCandidates: new Map(candidates.map(([key, column]) => [key, column.name])),
+    stringColumns: candidates.filter(([, c]) => c.dataType === 'string').map(([, c]) => c.name),
     name: getTableName(table),
     keys: new Set(Object.keys(columns)),
     columnNames: new Map(Object.entries(columns).map(([key, column]) => [key, column.name])),

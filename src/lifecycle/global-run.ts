@@ -1,6 +1,7 @@
 import { audit, narrowReport } from '../audit/audit.js'
 import type { AuditReport } from '../audit/types.js'
-import { cleanupPrefix } from '../cleanup/execute.js'
+import { cleanupRegistered } from '../cleanup/registered-cleanup.js'
+import { forgetRunIfDone } from '../registry/registry.js'
 import { sweep, type SweepReport } from '../cleanup/sweep.js'
 import type { LeaklessConfig } from '../config/define-config.js'
 import { loadConfig, type ResolvedConfig } from '../config/load-config.js'
@@ -94,17 +95,24 @@ export async function startGlobalRun(options: GlobalRunOptions = {}): Promise<Gl
       swept,
       async teardown({ color = false } = {}) {
         try {
-          const crashed = await sweep({ ...sweepOptions, olderThanMs: 0, runTag, shard })
+          // Workers killed before their close: the registry lists them, their leases are free.
+          const crashed = await sweep({ ...sweepOptions, olderThanMs: 0, runTag, shard, forget: false })
+          // Deep, once per run: also text columns only the app filled, in tables of any size.
           const found = await audit({
             db,
             runTag,
+            deep: true,
             ...(cleanup.tagColumns ? { tagColumns: cleanup.tagColumns } : {}),
             ...(cleanup.schemas ? { schemas: cleanup.schemas } : {}),
           })
           // Other shards may still be running: this one answers for its own processes only.
           const report = narrowReport(found, (row) => shard === null || row.provenance?.shard === shard)
           const prefixes = new Set(report.rows.flatMap((row) => (row.provenance ? [row.provenance.processPrefix] : [])))
-          for (const prefix of prefixes) await cleanupPrefix(db, prefix, cleanup)
+          const columns: Record<string, string[]> = {}
+          for (const row of report.rows) if (row.column !== null) (columns[row.table] ??= []).push(row.column)
+          for (const prefix of prefixes) await cleanupRegistered(db, prefix, { ...cleanup, learntTagColumns: columns })
+          // Nothing of the run left open: the registry forgets it (another shard still running keeps it).
+          await forgetRunIfDone(db, runTag)
           const crashedRows = crashed.swept.some((p) => Object.values(p.deleted).some((n) => n > 0))
           const clean = !crashedRows && report.clean
           return {

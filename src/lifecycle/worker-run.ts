@@ -15,6 +15,8 @@ export interface WorkerRunOptions {
   worker?: number
   /** @default detected from the environment (`LEAKLESS_SHARD`) */
   shard?: number | null
+  /** The factories the tests use: their tag columns are registered before the first insert. @default none */
+  factories?: Record<string, unknown>
 }
 
 /** A worker process's run context with its own database connection. */
@@ -40,6 +42,7 @@ export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRu
     const run = await createRun({
       db,
       cleanup: cleanupOptionsOf(config),
+      ...(options.factories ? { factories: options.factories } : {}),
       ...(config.emailDomain ? { emailDomain: config.emailDomain } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
       ...(options.worker === undefined ? {} : { worker: options.worker }),

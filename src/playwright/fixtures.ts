@@ -96,6 +96,7 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>>(
         const worker = await openWorkerRun({
           config,
           runner: 'playwright',
+          factories,
           worker: workerInfo.workerIndex,
           ...(shard === undefined ? {} : { shard }),
         })

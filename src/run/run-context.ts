@@ -7,6 +7,7 @@ import { drizzleOf, type DatabaseLike, type DrizzleDatabase } from './database-l
 import { claimProcessSlot, defaultStateDir } from './process-claim.js'
 import { noCleaner, type CleanupReport, type CloseReport, type RunCleaner } from './cleanup-contract.js'
 import { Ledger } from './ledger.js'
+import type { RegistryLink } from './registry-link.js'
 import { checkSeed, deriveSeed, seedFromEnv } from './seed.js'
 import { TestScope } from './test-scope.js'
 
@@ -21,7 +22,7 @@ export interface CreateRunOptions {
   shard?: number | null
   /** Domain of generated e-mail addresses. @default `example.test` */
   emailDomain?: string
-  /** Directory for per-run process claims. @default `LEAKLESS_STATE_DIR`, else `<tmpdir>/leakless` */
+  /** Directory for this machine's process claims (which make process fields unique). @default `LEAKLESS_STATE_DIR`, else `<tmpdir>/leakless` */
   stateDir?: string
   /** Database the run's factories insert into (a drizzle instance, or the handle `connect()` returns). */
   db?: DatabaseLike
@@ -64,7 +65,7 @@ export class RunContext implements IdSource {
   /** Prefix of every id of this context: `<runTag>-<process>-`. */
   readonly prefix: string
   readonly emailDomain: string
-  /** Directory of the run's process claims and crash journals. */
+  /** Directory of this machine's process claims. */
   readonly stateDir: string
   /** The drizzle database factories insert into; null for a run without one (build only). */
   readonly db: DrizzleDatabase | null
@@ -74,6 +75,8 @@ export class RunContext implements IdSource {
   readonly ledger = new Ledger()
   /** @internal attached by the public `createRun` when the run has a database */
   cleaner: RunCleaner | null = null
+  /** @internal attached by the public `createRun` when the database's run registry could be written */
+  registry: RegistryLink | null = null
   #scopes = 0
   readonly #scopeNames = new Map<string, string>()
   #outside: TestScope | undefined

@@ -3,7 +3,11 @@ import { ConfigError, LeakError } from '../errors.js'
 import { openWorkerRun, type WorkerRun } from '../lifecycle/index.js'
 
 /** Opens the run context of one test file: its own connection, lease and process field. */
-export function openFileRun(config: ResolvedConfig, env: NodeJS.ProcessEnv = process.env): Promise<WorkerRun> {
+export function openFileRun(
+  config: ResolvedConfig,
+  factories: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<WorkerRun> {
   // Started by a worker, the embedded server would stop when that worker's file ends, under the others.
   if (!config.databaseUrl && !env.DATABASE_URL && !env.LEAKLESS_DATABASE_URL && config.embedded !== false) {
     return Promise.reject(
@@ -13,7 +17,7 @@ export function openFileRun(config: ResolvedConfig, env: NodeJS.ProcessEnv = pro
       ),
     )
   }
-  return openWorkerRun({ config, runner: 'vitest' })
+  return openWorkerRun({ config, runner: 'vitest', factories })
 }
 
 /**

@@ -60,7 +60,7 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>>(option
       // eslint-disable-next-line no-empty-pattern -- Vitest reads a fixture's dependencies from this pattern
       .extend('run', { scope: 'file' }, async ({}, { onCleanup }) => {
         const resolved = await loadOnce()
-        const worker = await openFileRun(resolved)
+        const worker = await openFileRun(resolved, factories)
         onCleanup(() => closeFileRun(worker, resolved.onLeak ?? 'fail'))
         return worker.run
       })

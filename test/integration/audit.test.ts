@@ -122,7 +122,7 @@ describe.each(drivers)('audit on $name', (driver) => {
   it('finds ledger rows without a tag, and with deep: true values hidden in any text column', async () => {
     const scope = run.scope('hides a value')
     const hidden = await insertForeignUser(`${scope.prefix}hidden`)
-    expect((await audit({ db, prefix: scope.prefix })).clean).toBe(true)
+    expect((await audit({ db, prefix: scope.prefix, discover: false })).clean).toBe(true)
 
     const deep = await audit({ db, prefix: scope.prefix, deep: true })
     expect(deep.rows).toEqual([
@@ -146,7 +146,7 @@ describe.each(drivers)('audit on $name', (driver) => {
       factory: 'users',
       at: new Date(Date.now() - 90_000),
     }
-    const report = await audit({ db, prefix: scope.prefix, ledger: [entry] })
+    const report = await audit({ db, prefix: scope.prefix, ledger: [entry], discover: false })
     expect(report.rows).toEqual([
       expect.objectContaining({ key: { id: untagged }, column: null, tag: null, via: null, test: 'hides a value' }),
     ])

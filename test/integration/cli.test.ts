@@ -118,7 +118,7 @@ describe('leakless CLI', () => {
     expect(JSON.parse(clean.stdout)).toMatchObject({ prefix: run.runPrefix, clean: true, rows: [] })
   })
 
-  it('audit reads leakless.config.ts (--config): its tag columns find rows no primary key marks', async () => {
+  it('audit finds rows no primary key marks: by discovery in a small table, and by the tag columns of leakless.config.ts (--config)', async () => {
     const table = `cli_config_${createRunTag().slice(-6)}`
     const dir = mkdtempSync(join(tmpdir(), 'leakless-cli-config-'))
     try {
@@ -135,7 +135,9 @@ describe('leakless CLI', () => {
         cli(['audit', '--prefix', scope.prefix, '--json', '--config', good]),
         cli(['audit', '--prefix', scope.prefix, '--config', bad]),
       ])
-      expect(without.code, without.stderr).toBe(0)
+      // A small table is scanned for the prefix in every text column, declared or not.
+      expect(without.code, without.stderr).toBe(1)
+      expect(JSON.parse(without.stdout).rows).toMatchObject([{ table: `public.${table}`, column: 'ref' }])
       expect(withConfig.code, withConfig.stderr).toBe(1)
       expect(JSON.parse(withConfig.stdout).rows).toMatchObject([{ table: `public.${table}`, column: 'ref' }])
       expect(broken.code).toBe(2)

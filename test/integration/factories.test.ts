@@ -42,14 +42,19 @@ describe.each(drivers)('factories on $name', (driver) => {
     const { users: u } = countedRun.scope('list').bind(factories)
     sent.length = 0 // the health check and migrations of openCounting are not ours
     const rows = await u.createList(1000)
-    expect(sent.filter((s) => /^\s*insert/i.test(s))).toHaveLength(1)
+    // The run knew no tag column of users yet: the statement records id and email in the registry too.
+    expect(sent.filter((s) => /^\s*with ins as \(insert into "users"/i.test(s))).toHaveLength(1)
+    expect(sent).toHaveLength(1)
+    sent.length = 0
+    await u.createList(1000)
+    expect(sent.filter((s) => /^\s*insert into "users"/i.test(s))).toHaveLength(1) // nothing new to record
     expect(sent).toHaveLength(1)
     expect(new Set(rows.map((r) => r.id)).size).toBe(1000)
     const [count] = await counted.execute<{ n: number }>('select count(*)::int as n from users where id = any($1)', [
       rows.map((r) => r.id),
     ])
     expect(count?.n).toBe(1000)
-    expect((await countedRun.close()).cleanup.total).toBe(1000) // also releases the run's lease
+    expect((await countedRun.close()).cleanup.total).toBe(2000) // also releases the run's lease
     await counted.close()
   })
 
@@ -99,13 +104,13 @@ describe.each(drivers)('factories on $name', (driver) => {
     expect(created['public.bookings']![0]).toMatchObject({
       key: { id: booking.id },
       tag: booking.id,
-      tagColumns: ['id', 'parent_id', 'instructor_id'],
+      tagColumns: ['id'], // the parents' ids in its foreign keys say who its parents are, not who owns it
       scope: scope.number,
       test: 'ledger',
       factory: 'bookings',
     })
     for (const entry of scope.ledger.entries) expect(entry.caller).toMatch(THIS_FILE)
-    expect(created['public.sessions']![0]!.tagColumns).toEqual(['id', 'user_id'])
+    expect(created['public.sessions']![0]!.tagColumns).toEqual(['id'])
   })
 
   it('bookingScenario returns a parent, an instructor and a confirmed booking', async () => {

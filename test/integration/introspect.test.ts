@@ -5,12 +5,12 @@ import { cachedSchema, introspectSchema, invalidateSchema } from '../../src/db/i
 import type { ColumnSchema, ForeignKey, TableSchema } from '../../src/db/schema-graph.js'
 import { drivers } from './drivers.js'
 
-function col(name: string, type: string, nullable: boolean, textual = false): ColumnSchema {
-  return { name, type, nullable, textual }
+function col(name: string, type: string, nullable: boolean, textual = false, prefixIndexed = false): ColumnSchema {
+  return { name, type, nullable, textual, prefixIndexed }
 }
 
 function table(schema: string, name: string, primaryKey: string[], columns: ColumnSchema[]): TableSchema {
-  return { name: `${schema}.${name}`, schema, table: name, primaryKey, columns }
+  return { name: `${schema}.${name}`, schema, table: name, primaryKey, columns, bytes: expect.any(Number) }
 }
 
 function fk(
@@ -62,6 +62,10 @@ describe.each(drivers)('introspectSchema on $name', (driver) => {
         tag "${s}".short_label,
         created_at timestamptz not null default now()
       )`,
+      // Indexes that serve LIKE 'prefix%': pattern ops, or the C collation; a partial one does not count.
+      `create index on "${s}".root (title varchar_pattern_ops)`,
+      `create index on "${s}".root (code collate "C")`,
+      `create index on "${s}".root (tag) where tag is not null`,
       `create table "${s}".child_required (
         id bigint generated always as identity primary key,
         root_id text not null constraint child_required_root_fk references "${s}".root
@@ -166,8 +170,8 @@ describe.each(drivers)('introspectSchema on $name', (driver) => {
         ['id'],
         [
           col('id', 'text', false, true),
-          col('title', 'character varying(80)', false, true),
-          col('code', 'character(3)', true, true),
+          col('title', 'character varying(80)', false, true, true),
+          col('code', 'character(3)', true, true, true),
           col('tag', `${s}.short_label`, true, true),
           col('created_at', 'timestamp with time zone', false),
         ],
@@ -241,7 +245,7 @@ describe.each(drivers)('introspectSchema on $name', (driver) => {
       graph.foreignKeys.filter((k) => k.table === `public.${table}` && k.columns.join() === column)
     const users = graph.tables.get('public.users')
     expect(users?.primaryKey).toEqual(['id'])
-    expect(users?.columns.find((c) => c.name === 'email')).toEqual(col('email', 'text', false, true))
+    expect(users?.columns.find((c) => c.name === 'email')).toEqual(col('email', 'text', false, true, true))
     expect(key('sessions', 'user_id')).toEqual([
       fk('sessions_user_id_users_id_fk', ['public.sessions', ['user_id']], ['public.users', ['id']], {
         onDelete: 'cascade',

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -12,7 +12,9 @@ import type { Database } from '../../src/db/index.js'
 import { decodeRunTagTime } from '../../src/ids/id-format.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { createRun, type RunContext } from '../../src/index.js'
-import { appendToJournal, journalPath } from '../../src/run/crash-journal.js'
+import { readRuns, registerProcess } from '../../src/registry/registry.js'
+import { bigserial, integer, pgSchema } from 'drizzle-orm/pg-core'
+import { defineFactory } from '../../src/index.js'
 import { createRunSync } from '../../src/run/index.js'
 import { databaseUrl, deleteByPrefix, drivers } from './drivers.js'
 
@@ -67,6 +69,10 @@ describe('sweep on postgres', () => {
     db = await postgresDriver.open()
     await db.execute(`create schema ${schema}`)
     await db.execute(`create table ${counter} (id bigserial primary key, n int)`)
+    const counterFactory = defineFactory(
+      pgSchema(schema).table('counter', { id: bigserial({ mode: 'number' }).primaryKey(), n: integer() }),
+      () => ({ n: 2 }),
+    )
 
     // A live run of the same (old) run tag, in this process, holding its lease.
     live = await createRun({ db, runTag, stateDir })
@@ -79,9 +85,8 @@ describe('sweep on postgres', () => {
     liveRows.sessions.push(session.id)
     liveRows.bookings.push(booking.id)
     await db.execute('insert into activity (user_id, action) values ($1, $2)', [user.id, 'lives'])
-    const [row] = await db.execute<{ id: string }>(`insert into ${counter} (n) values (2) returning id`)
-    liveRows.counter = row!.id
-    appendToJournal(stateDir, runTag, live.processField, [{ table: counter, key: { id: row!.id }, tag: null }])
+    const row = await live.scope('counts').bind({ counterFactory }).counterFactory.create()
+    liveRows.counter = String(row.id)
 
     // The crashed run: another process of the same run, killed without any chance to clean up.
     expect(databaseUrl()).not.toBe('')
@@ -127,10 +132,10 @@ describe('sweep on postgres', () => {
     const report = await sweep({
       db,
       olderThanMs: 0,
-      stateDir,
       schemas,
       runTag,
       dryRun: true,
+      scan: true,
       onProgress: (done, total, table) => progress.push(`${done}/${total} ${table}`),
     })
 
@@ -152,11 +157,12 @@ describe('sweep on postgres', () => {
     expect(progress.some((line) => line.endsWith(' public.users'))).toBe(true)
     expect(await rowsOf(crashed)).toEqual(before)
     expect(await count(`${counter}`, [])).toBe(2)
-    expect(existsSync(journalPath(stateDir, runTag, crashed.slice(runTag.length + 1, -1)))).toBe(true)
+    const [registered] = await readRuns(db, runTag)
+    expect(registered!.untagged).toEqual({ [counter]: 2 }) // the live run's row and the crashed one's
   })
 
   it('removes every row of the crashed process, journaled untagged ones too; the live run keeps its rows', async () => {
-    const report = await sweep({ db, olderThanMs: 0, stateDir, schemas, runTag })
+    const report = await sweep({ db, olderThanMs: 0, runTag })
 
     expect(report.dryRun).toBe(false)
     expect(report.swept.map((p) => [p.prefix, p.deleted])).toEqual([[crashed, crashedRows()]])
@@ -168,33 +174,37 @@ describe('sweep on postgres', () => {
       'public.activity': 0,
     })
     expect(await count(`${counter}`, [])).toBe(1)
-    expect(existsSync(journalPath(stateDir, runTag, crashed.slice(runTag.length + 1, -1)))).toBe(false)
+    const [registered] = await readRuns(db, runTag)
+    expect(registered!.processes.map((p) => p.prefix)).toEqual([live.prefix])
+    expect(registered!.untagged).toEqual({ [counter]: 1 })
 
     expect(await count('users where id = any($1)', [liveRows.users])).toBe(2)
     expect(await count('sessions where id = any($1)', [liveRows.sessions])).toBe(1)
     expect(await count('bookings where id = any($1)', [liveRows.bookings])).toBe(1)
     expect(await count('activity where user_id = any($1)', [liveRows.users])).toBe(1)
     expect(await count(`${counter} where id = $1`, [liveRows.counter])).toBe(1)
-    expect(existsSync(journalPath(stateDir, runTag, live.processField))).toBe(true)
 
     // Idempotent: nothing left of the crashed process to find.
-    const again = await sweep({ db, olderThanMs: 0, stateDir, schemas, runTag })
+    const again = await sweep({ db, olderThanMs: 0, runTag })
     expect(again.swept).toEqual([])
     expect(again.skipped).toEqual([{ prefix: live.prefix, reason: 'lease held' }])
   })
 
   it('skips a run younger than the threshold, and sweeps it once it is old enough', async () => {
-    // A run context without a lease, like one whose process just died.
+    // A registered run context without a lease, like one whose process just died.
     const young = createRunSync({ db, runTag: youngTag, stateDir })
+    await registerProcess(db, { ...young, runStartedAt: young.startedAt, tagColumns: [] })
     const user = await young.scope('young').bind(factories).users.create()
 
-    const report = await sweep({ db, stateDir, schemas, runTag: youngTag })
+    const report = await sweep({ db, schemas, runTag: youngTag })
     expect(report.swept).toEqual([])
     expect(report.skipped).toEqual([{ prefix: young.prefix, reason: 'too young' }])
     expect(await count('users where id = $1', [user.id])).toBe(1)
 
-    const later = await sweep({ db, stateDir, schemas, runTag: youngTag, now: new Date(Date.now() + 2 * 3600_000) })
+    const later = await sweep({ db, schemas, runTag: youngTag, now: new Date(Date.now() + 2 * 3600_000) })
     expect(later.swept.map((p) => [p.prefix, p.deleted])).toEqual([[young.prefix, { 'public.users': 1 }]])
+    expect(later.forgotten).toEqual([youngTag]) // nothing of it left: its registry rows go too
+    expect(await readRuns(db, youngTag)).toEqual([])
     expect(await count('users where id = $1', [user.id])).toBe(0)
   })
 
@@ -214,7 +224,7 @@ describe('sweep on postgres', () => {
   })
 
   it('leaves the run named by exceptRunTag alone without reporting it', async () => {
-    const report = await sweep({ db, olderThanMs: 0, stateDir, schemas, runTag, exceptRunTag: runTag })
-    expect(report).toMatchObject({ swept: [], skipped: [] })
+    const report = await sweep({ db, olderThanMs: 0, schemas, runTag, exceptRunTag: runTag })
+    expect(report).toMatchObject({ swept: [], skipped: [], forgotten: [] })
   })
 })

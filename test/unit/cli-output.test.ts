@@ -92,6 +92,7 @@ describe('sweep summary', () => {
       { prefix: 'b', reason: 'too young' },
       { prefix: 'c', reason: 'lease held' },
     ],
+    forgotten: [],
     dryRun: true,
     durationMs: 12.34567,
   }
@@ -106,11 +107,14 @@ describe('sweep summary', () => {
   })
 
   it('says when there is nothing to sweep', () => {
-    const empty = { swept: [], skipped: [], dryRun: false, durationMs: 1 }
+    const empty = { swept: [], skipped: [], forgotten: [], dryRun: false, durationMs: 1 }
     expect(formatSweepReport(empty, 0)).toBe('leakless sweep: nothing to sweep (no dead run of any age)')
     expect(
       formatSweepReport({ ...empty, swept: [{ ...report.swept[0]!, deleted: { 'public.users': 1 } }] }, 0),
     ).toMatch(/^leakless sweep: deleted 1 row of 1 dead process \(runs of any age\)\n/)
+    expect(formatSweepReport({ ...empty, forgotten: ['mi8d0k2wq3z9xa'] }, 0).split('\n')[1]).toBe(
+      'removed from the run registry: 1 finished run (mi8d0k2wq3z9xa)',
+    )
   })
 
   it('--json has ISO dates and the threshold', () => {

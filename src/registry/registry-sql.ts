@@ -1,0 +1,72 @@
+/**
+ * The run registry's tables: what every worker, shard and later CLI call of a run shares through the
+ * database (no local files). Pure SQL text; `registry.ts` runs it.
+ */
+
+/** The schema leakless keeps its registry in. Never introspected, never cleaned by the planner. */
+export const REGISTRY_SCHEMA = 'leakless'
+
+/** Version of the tables below; a later release migrates from older versions, and refuses newer ones. */
+export const REGISTRY_VERSION = 1
+
+/** Where a run's tag column came from. */
+export type TagColumnSource = 'declared' | 'factory' | 'insert' | 'discovered'
+
+/** `"leakless"."<table>"` */
+export const registryTable = (table: 'meta' | 'runs' | 'processes' | 'tag_columns' | 'untagged'): string =>
+  `"${REGISTRY_SCHEMA}"."${table}"`
+
+// No foreign keys between them: a run's rows are removed by explicit statements, and a factory insert
+// that journals an untagged key takes no lock on a registry row shared with other workers.
+export const CREATE_REGISTRY_SQL = [
+  `create schema if not exists ${REGISTRY_SCHEMA}`,
+  `create table if not exists ${registryTable('meta')} (key text primary key, value text not null)`,
+  `create table if not exists ${registryTable('runs')} (
+    run_tag text collate "C" primary key,
+    started_at timestamptz not null,
+    registered_at timestamptz not null default now(),
+    host text,
+    ci jsonb
+  )`,
+  `create table if not exists ${registryTable('processes')} (
+    prefix text collate "C" primary key,
+    run_tag text collate "C" not null,
+    shard integer,
+    worker integer not null,
+    pid integer not null,
+    host text,
+    started_at timestamptz not null default now(),
+    closed_at timestamptz
+  )`,
+  `create index if not exists processes_run_tag on ${registryTable('processes')} (run_tag)`,
+  `create table if not exists ${registryTable('tag_columns')} (
+    run_tag text collate "C" not null,
+    table_schema text not null,
+    table_name text not null,
+    column_name text not null,
+    source text not null,
+    found_at timestamptz not null default now(),
+    primary key (run_tag, table_schema, table_name, column_name)
+  )`,
+  `create table if not exists ${registryTable('untagged')} (
+    prefix text collate "C" not null,
+    table_schema text not null,
+    table_name text not null,
+    key jsonb not null,
+    created_at timestamptz not null default now()
+  )`,
+  `create index if not exists untagged_prefix on ${registryTable('untagged')} (prefix)`,
+  `insert into ${registryTable('meta')} (key, value) values ('version', '${REGISTRY_VERSION}') on conflict (key) do nothing`,
+]
+
+/** Drops exactly the tables above and then the schema, without CASCADE: anything else in it stops the drop. */
+export const DROP_REGISTRY_SQL = [
+  `drop table if exists ${registryTable('untagged')}, ${registryTable('tag_columns')}, ${registryTable('processes')}, ${registryTable('runs')}, ${registryTable('meta')}`,
+  `drop schema if exists ${REGISTRY_SCHEMA}`,
+]
+
+/** Whether the registry exists (a name that does not resolve cannot even be parsed in a query). */
+export const EXISTS_SQL = `select to_regclass('${REGISTRY_SCHEMA}.meta') is not null as exists`
+
+/** The registry's version (run once it exists). */
+export const VERSION_SQL = `select value as version from ${registryTable('meta')} where key = 'version'`
