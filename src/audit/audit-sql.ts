@@ -130,8 +130,11 @@ export function buildAuditQueries(
         ? 'null::text'
         : `case ${conditions.map((c, i) => `when ${c} then ${literal(names[i]!)}`).join(' ')} end`
     const where = [...tagged, ...keyed, ...via, ...deep]
+    const conditions = where.length > 0 ? where.join(' or ') : 'false'
+    // A table found by ledger keys alone never names $1: it still needs a type.
+    const typed = /\$1(?![0-9])/.test(conditions) ? conditions : `(${conditions}) and $1::text is not null`
     const order = t.primaryKey.length > 0 ? ` order by ${t.primaryKey.map((c) => `t.${q(c)}`).join(', ')}` : ''
-    const text = `select row_to_json(t)::text as "row", ${when(tagged, tagColumns)} as "column", ${when(deep, deepColumns)} as "deep_column", ${keyed.length > 0 ? `(${keyed.join(' or ')})` : 'false'} as "keyed", ${when(via, [...owners.keys()])} as "via" from ${qTable(t)} as t where ${where.length > 0 ? where.join(' or ') : 'false'}${order} limit ${options.limit + 1}`
+    const text = `select row_to_json(t)::text as "row", ${when(tagged, tagColumns)} as "column", ${when(deep, deepColumns)} as "deep_column", ${keyed.length > 0 ? `(${keyed.join(' or ')})` : 'false'} as "keyed", ${when(via, [...owners.keys()])} as "via" from ${qTable(t)} as t where ${typed}${order} limit ${options.limit + 1}`
     queries.push({ table: t, text, params, owners })
   }
   return queries

@@ -94,14 +94,24 @@ class Cleaner implements RunCleaner {
         : { registryKeys: new Set(untagged.map((e) => e.table)), journal: true }),
     }
     // Discovery looks for app-written tags in columns nobody named, on a second connection meanwhile.
-    const [report, found] = await Promise.all([
+    const [cleaned, discovered] = await Promise.allSettled([
       cleanupPrefix(this.db, prefix, options),
       this.#discover(prefix, known, schemas),
     ])
+    if (discovered.status === 'rejected') throw discovered.reason
+    const found = discovered.value
+    // Rows that depend on a row only the discovered column owns can stop the first cleanup (a nullable
+    // reference from an untagged row): with the column known, it runs again, all or nothing as ever.
+    if (cleaned.status === 'rejected' && found.length === 0) throw cleaned.reason
     if (prefix !== this.run.prefix) this.#cleaned.add(prefix)
-    ledger.markDeleted(untagged)
-    if (found.length === 0) return report
+    if (found.length === 0 && cleaned.status === 'fulfilled') {
+      ledger.markDeleted(untagged)
+      return cleaned.value
+    }
     const more = await cleanupPrefix(this.db, prefix, { ...options, learntTagColumns: this.#known() })
+    ledger.markDeleted(untagged)
+    if (cleaned.status === 'rejected') return more
+    const report = cleaned.value
     const deleted = { ...report.deleted }
     for (const [table, n] of Object.entries(more.deleted)) deleted[table] = (deleted[table] ?? 0) + n
     return {
