@@ -7,6 +7,7 @@ import { DURATION_FORMS } from './duration.js'
 import { CliExit, errorMessage, EXIT } from './exit.js'
 import type { CliIo } from './io.js'
 import { packageVersion } from './package-version.js'
+import { registryCommand } from './registry-command.js'
 import { sweepCommand } from './sweep-command.js'
 
 type Flags = Record<string, unknown>
@@ -71,6 +72,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     )
 
   cli
+    .command('registry', 'Show the run registry in the database (runs, processes, tag columns, journaled keys)')
+    .option('--run <tag>', 'Show one run')
+    .option('--json', 'Print it as JSON')
+    .option('--drop', 'Drop the registry (refused while a run holds its lease)')
+    .option('--config <file>', 'Config file (default: LEAKLESS_CONFIG, else leakless.config.ts found from here up)')
+    .example('  $ leakless registry --run mi8d0k2wq3z9xa')
+    .action((flags: Flags) =>
+      registryCommand(
+        { run: text('run'), json: flags.json === true, drop: flags.drop === true, config: text('config') },
+        io,
+      ),
+    )
+
+  cli
     .command('db <action>', 'The embedded PostgreSQL: start (prints its URL), stop, url')
     .usage('db <start | stop | url> [--data-dir <dir>]')
     .option('--data-dir <dir>', 'Data directory (default: LEAKLESS_PG_DIR, else one per user and working directory)')
@@ -103,6 +118,6 @@ function unmatched(cli: CAC, io: CliIo): number {
     cli.outputHelp()
     return EXIT.error
   }
-  io.err(`leakless: unknown command "${name}". Commands: decode, audit, sweep, db. Run \`leakless --help\`.`)
+  io.err(`leakless: unknown command "${name}". Commands: decode, audit, sweep, registry, db. Run \`leakless --help\`.`)
   return EXIT.error
 }

@@ -57,7 +57,7 @@ describe('leakless CLI', () => {
     expect(v.code).toBe(0)
     expect(v.stdout).toContain(`leakless/${version}`)
     expect(help.code).toBe(0)
-    for (const command of ['decode', 'audit', 'sweep', 'db']) expect(help.stdout).toContain(command)
+    for (const command of ['decode', 'audit', 'sweep', 'registry', 'db']) expect(help.stdout).toContain(command)
     expect(auditHelp.code).toBe(0)
     expect(auditHelp.stdout).toContain('--run <tag>')
   })
@@ -146,6 +146,36 @@ describe('leakless CLI', () => {
       await db.execute(`drop table if exists public.${table}`)
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('registry shows what the database knows of a run, refuses to drop it while a run lives, and checks --run', async () => {
+    const scope = run.scope('registered')
+    await scope.bind(factories).users.create()
+    const [json, human, drop, bad] = await Promise.all([
+      cli(['registry', '--run', run.runTag, '--json']),
+      cli(['registry', '--run', run.runTag]),
+      cli(['registry', '--drop']),
+      cli(['registry', '--run', 'nope']),
+    ])
+    expect(json.code, json.stderr).toBe(0)
+    const shown = JSON.parse(json.stdout)
+    expect(shown).toMatchObject({ schema: 'leakless', version: 1 })
+    expect(shown.runs).toEqual([
+      expect.objectContaining({
+        runTag: run.runTag,
+        processes: [expect.objectContaining({ prefix: run.prefix, closedAt: null })],
+        tagColumns: { 'public.users': expect.arrayContaining(['id', 'email']) },
+      }),
+    ])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toMatch(new RegExp(`^${run.runTag}  started .* processes 1 \\(1 open\\)$`, 'm'))
+    expect(human.stdout).toMatch(/^ {2}tags {3}public\.users: (id, email|email, id)$/m)
+    expect(drop.code).toBe(2)
+    expect(drop.stderr).toContain(`Refusing to drop the run registry`)
+    expect(drop.stderr).toContain(run.prefix)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--run "nope" is not a run tag')
+    await scope.cleanup()
   })
 
   it('audit exits 2 with a message when it does not know the run or the run tag is invalid', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { audit, connect, createRun, sweep, type Database, type RunContext } from '../../src/index.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { registryTable } from '../../src/registry/registry-sql.js'
-import { readRuns, registryVersion } from '../../src/registry/registry.js'
+import { dropRegistry, readRuns, registryVersion } from '../../src/registry/registry.js'
 import { serialApp } from '../fixtures/serial-app.js'
 import { drivers } from './drivers.js'
 
@@ -165,6 +165,11 @@ describe('run registry versions', () => {
         code: 'REGISTRY_VERSION',
         message: expect.stringMatching(/version 99, but this leakless knows version 1.*leakless registry --drop/),
       })
+      // Dropped, it is created anew by the next run.
+      await dropRegistry(again)
+      expect(await registryVersion(again)).toBeNull()
+      await createRun({ db: again })
+      expect(await registryVersion(again)).toBe(1)
     } finally {
       await pglite.close()
     }
