@@ -62,7 +62,7 @@ export async function run(): Promise<boolean> {
     // The private tables copy the reference ones: apply its migrations first (fresh database).
     await ensureSchema(db, { migrationsFolder: fileURLToPath(new URL('../factories/migrations', import.meta.url)) })
     for (const statement of DDL) await db.execute(statement)
-    leakless = await createRun({ db })
+    leakless = await createRun({ db, cleanup: options })
     const graph = { users: 100, sessions: 200, bookings: 300, activity: 300 }
     const times: Record<string, number[]> = { leakless: [], handWritten: [], truncate: [] }
     for (let round = 0; round < GRAPH_ROUNDS + 1; round++) {
@@ -95,7 +95,7 @@ export async function run(): Promise<boolean> {
 
     // Per test: 1 parent, 1 instructor, 2 sessions, 3 bookings, 2 activity rows
     const typical = { users: 2, sessions: 2, bookings: 3, activity: 2 }
-    const perTest: Record<string, number[]> = { createAndCleanup: [], rollback: [] }
+    const perTest: Record<string, number[]> = { createAndCleanup: [], discovering: [], rollback: [] }
     const rollback = new Error('rollback')
     for (let i = 0; i < PER_TEST_ROUNDS + 20; i++) {
       const scope = leakless.scope(`test ${i}`)
@@ -103,6 +103,15 @@ export async function run(): Promise<boolean> {
       await insertGraph((t, p) => db.execute(t, p), scope.prefix, typical)
       await cleanupPrefix(db, scope.prefix, options)
       if (i >= 20) perTest.createAndCleanup!.push(elapsed(start))
+
+      // scope.cleanup() after the test handed a value out (an e-mail for a sign-up form): it also looks
+      // for that value in text columns nobody named, on a second connection, while it deletes.
+      const handing = leakless.scope(`hands out ${i}`)
+      handing.email('signup')
+      start = process.hrtime.bigint()
+      await insertGraph((t, p) => db.execute(t, p), handing.prefix, typical)
+      await handing.cleanup()
+      if (i >= 20) perTest.discovering!.push(elapsed(start))
 
       const other = leakless.scope(`rollback ${i}`)
       start = process.hrtime.bigint()
@@ -121,6 +130,7 @@ export async function run(): Promise<boolean> {
     const vsHandWritten = ms.leakless! / ms.handWritten!
     const vsTruncate = ms.leakless! / ms.truncate!
     const perTestVsRollback = ms.createAndCleanup! / ms.rollback!
+    const discoveringVsRollback = ms.discovering! / ms.rollback!
     printTable(
       `cleanup: graph of 900 rows, median of ${GRAPH_ROUNDS} rounds (${db.driver}, ${db.target.host}:${db.target.port}/${db.target.database})`,
       [
@@ -136,6 +146,11 @@ export async function run(): Promise<boolean> {
     printTable(`per test: 9 rows created and removed, median of ${PER_TEST_ROUNDS}`, [
       { contender: 'create + leakless cleanup', 'median ms': ms.createAndCleanup!, ratio: 1 },
       {
+        contender: 'create + scope.cleanup() with discovery',
+        'median ms': ms.discovering!,
+        ratio: ms.discovering! / ms.createAndCleanup!,
+      },
+      {
         contender: 'create in a rolled-back transaction',
         'median ms': ms.rollback!,
         ratio: ms.rollback! / ms.createAndCleanup!,
@@ -144,12 +159,12 @@ export async function run(): Promise<boolean> {
     const result = writeResult(
       'cleanup',
       { medianMs: ms },
-      { vsHandWritten, vsTruncate, perTestVsRollback },
+      { vsHandWritten, vsTruncate, perTestVsRollback, discoveringVsRollback },
       { vsHandWritten: '<= 1.3', perTestVsRollback: '<= 1.5' },
       cpus().length,
     )
     console.log(
-      `\nratios.vsHandWritten = ${vsHandWritten.toFixed(3)} (target <= 1.3), ratios.vsTruncate = ${vsTruncate.toFixed(3)} (reported), ratios.perTestVsRollback = ${perTestVsRollback.toFixed(3)} (target <= 1.5): ${result.pass ? 'pass' : 'FAIL'}`,
+      `\nratios.vsHandWritten = ${vsHandWritten.toFixed(3)} (target <= 1.3), ratios.vsTruncate = ${vsTruncate.toFixed(3)} (reported), ratios.perTestVsRollback = ${perTestVsRollback.toFixed(3)} (target <= 1.5), ratios.discoveringVsRollback = ${discoveringVsRollback.toFixed(3)} (reported): ${result.pass ? 'pass' : 'FAIL'}`,
     )
     return result.pass
   } finally {

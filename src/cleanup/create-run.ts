@@ -81,7 +81,7 @@ class Cleaner implements RunCleaner {
     return [...new Set([...(this.options.schemas ?? ['public']), ...Object.keys(known).map(schemaOf)])]
   }
 
-  async cleanPrefix(prefix: string, ledger: Ledger): Promise<CleanupReport> {
+  async cleanPrefix(prefix: string, ledger: Ledger, { discover = true } = {}): Promise<CleanupReport> {
     const untagged = ledger.untaggedLive()
     const known = this.#known()
     const schemas = this.#schemas(known)
@@ -96,7 +96,7 @@ class Cleaner implements RunCleaner {
     // Discovery looks for app-written tags in columns nobody named, on a second connection meanwhile.
     const [cleaned, discovered] = await Promise.allSettled([
       cleanupPrefix(this.db, prefix, options),
-      this.#discover(prefix, known, schemas),
+      discover ? this.#discover(prefix, known, schemas) : Promise.resolve([]),
     ])
     if (discovered.status === 'rejected') throw discovered.reason
     const found = discovered.value

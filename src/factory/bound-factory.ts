@@ -33,15 +33,15 @@ class Context implements FactoryContext<Attributes> {
   }
 
   id(label?: string): string {
-    return this.scope.id(label)
+    return this.scope.issueForFactory('id', label)
   }
 
   email(label?: string, domain?: string): string {
-    return this.scope.email(label, domain)
+    return this.scope.issueForFactory('email', label, domain)
   }
 
   slug(label?: string): string {
-    return this.scope.slug(label)
+    return this.scope.issueForFactory('slug', label)
   }
 
   ref<F extends Referable>(factory: F, key?: string): Ref<F> {

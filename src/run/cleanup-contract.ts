@@ -21,8 +21,11 @@ export interface CleanupReport {
  * public `createRun`, so `run/` does not depend on the layers above it.
  */
 export interface RunCleaner {
-  /** Deletes what `prefix` owns, with the ledger's untagged rows. */
-  cleanPrefix(prefix: string, ledger: Ledger): Promise<CleanupReport>
+  /**
+   * Deletes what `prefix` owns, with the ledger's untagged rows; `discover` also looks for the prefix in
+   * text columns nobody named (where the app copied a value the test handed it). @default discover: true
+   */
+  cleanPrefix(prefix: string, ledger: Ledger, options?: { discover?: boolean }): Promise<CleanupReport>
   /** Worker cleanup, then the worker's leak audit; releases the run's lease. */
   close(): Promise<CloseReport>
 }

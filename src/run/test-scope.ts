@@ -32,6 +32,7 @@ export class TestScope implements IdSource {
   /** Every row this scope's factories inserted. */
   readonly ledger: Ledger
   readonly #ids: IdIssuer
+  #handedOut = 0
   readonly #sequences = new Map<string, number>()
   #faker: Faker | undefined
 
@@ -75,15 +76,36 @@ export class TestScope implements IdSource {
   }
 
   id(label?: string): string {
+    this.#handedOut++
     return this.#ids.id(label)
   }
 
   email(label?: string, domain: string = this.run.emailDomain): string {
+    this.#handedOut++
     return this.#ids.email(label, domain)
   }
 
   slug(label?: string): string {
+    this.#handedOut++
     return this.#ids.slug(label)
+  }
+
+  /**
+   * How many values this scope handed to the test itself (not to its factories): values that may reach
+   * the app under test, which can copy them into columns nobody named. Cleanup looks for those columns
+   * when this is not 0.
+   */
+  get handedOut(): number {
+    return this.#handedOut
+  }
+
+  /** @internal A value for a factory's row (`f.id()`, `f.email()`, `f.slug()`): not handed out. */
+  issueForFactory(kind: 'id' | 'email' | 'slug', label?: string, domain: string = this.run.emailDomain): string {
+    return kind === 'email'
+      ? this.#ids.email(label, domain)
+      : kind === 'slug'
+        ? this.#ids.slug(label)
+        : this.#ids.id(label)
   }
 
   /**
@@ -92,7 +114,7 @@ export class TestScope implements IdSource {
    */
   cleanup(): Promise<CleanupReport> {
     if (this.run.cleaner === null) return Promise.reject(noCleaner('scope.cleanup()'))
-    return this.run.cleaner.cleanPrefix(this.prefix, this.ledger)
+    return this.run.cleaner.cleanPrefix(this.prefix, this.ledger, { discover: this.#handedOut > 0 })
   }
 
   /** Next value of a per-scope sequence (0, 1, 2, …); never shared with another scope or process. */

@@ -56,6 +56,7 @@ describe.each(drivers)('run registry on $name', (driver) => {
     const scope = run.scope('counts')
     const rows = await scope.bind(app.factories).counters.createList(5)
     expect(await journaled(scope.prefix)).toBe(5)
+    expect(scope.handedOut).toBe(0) // factories' values are not handed to the test: no discovery needed
     const [entries] = await db.execute<{ keys: string }>(
       `select json_agg((key ->> 'id')::int order by (key ->> 'id')::int)::text as keys from ${registryTable('untagged')} where starts_with(prefix, $1)`,
       [scope.prefix],
@@ -74,7 +75,7 @@ describe.each(drivers)('run registry on $name', (driver) => {
   it('cleans what the app wrote from tagged input, with no tag column declared: the column is discovered and recorded', async () => {
     const scope = run.scope('signs up through the app')
     const email = scope.email('signup')
-    for (const { text, params } of app.signUp(email)) await db.execute(text, params)
+    expect(scope.handedOut).toBe(1) // a value the app may copy anywhere: cleanup looks for it    for (const { text, params } of app.signUp(email)) await db.execute(text, params)
     expect(await counts(scope.prefix)).toMatchObject({ users: 1, teams: 1, team_members: 1, activity_logs: 1 })
 
     const report = await scope.cleanup()
