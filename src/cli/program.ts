@@ -53,6 +53,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--older-than <duration>', `Only runs started at least this long ago: ${DURATION_FORMS} (default: 1h)`)
     .option('--dry-run', 'Count what would be deleted, delete nothing')
     .option('--run <tag>', 'Sweep only the processes of this run')
+    .option('--scan', 'Also scan every tag column for runs the registry does not know (slow on big tables)')
     .option('--json', 'Print the report as JSON')
     .option('--schema <schema>', 'Schema to sweep; repeat for several (default: public)')
     .option('--config <file>', 'Config file (default: LEAKLESS_CONFIG, else leakless.config.ts found from here up)')
@@ -63,6 +64,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           olderThan: text('older-than'),
           run: text('run'),
           dryRun: flags.dryRun === true,
+          scan: flags.scan === true,
           json: flags.json === true,
           schemas: optionValues(args, 'schema'),
           config: text('config'),

@@ -11,6 +11,7 @@ export interface SweepFlags {
   olderThan?: string
   run?: string
   dryRun?: boolean
+  scan?: boolean
   json?: boolean
   schemas?: string[]
   config?: string
@@ -40,6 +41,7 @@ export async function sweepCommand(
       db,
       olderThanMs,
       dryRun: flags.dryRun === true,
+      scan: flags.scan === true,
       ...(flags.run === undefined ? {} : { runTag: flags.run }),
       ...schemasOf(flags, config),
       ...(config.tagColumns ? { tagColumns: config.tagColumns } : {}),
