@@ -3,6 +3,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<boolean> }>>
   ids: () => import('./ids.js'),
   create: () => import('./create.js'),
   cleanup: () => import('./cleanup.js'),
+  registry: () => import('./registry.js'),
 }
 
 const names = process.argv.slice(2)

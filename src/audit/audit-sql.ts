@@ -12,7 +12,10 @@ export interface AuditSeeds {
   registryKeys?: ReadonlySet<string>
 }
 
-/** One SELECT of one table: each result row has `row` (JSON text), `column`, `deep_column`, `keyed` and `via`. */
+/**
+ * One SELECT of one table: each result row has `row` (JSON text), `column`, `deep_column`, `keyed`,
+ * `via` and `journal` (the prefix a journaled untagged row was recorded under, or null).
+ */
 export interface AuditQuery {
   table: TableSchema
   text: string
@@ -134,7 +137,13 @@ export function buildAuditQueries(
     // A table found by ledger keys alone never names $1: it still needs a type.
     const typed = /\$1(?![0-9])/.test(conditions) ? conditions : `(${conditions}) and $1::text is not null`
     const order = t.primaryKey.length > 0 ? ` order by ${t.primaryKey.map((c) => `t.${q(c)}`).join(', ')}` : ''
-    const text = `select row_to_json(t)::text as "row", ${when(tagged, tagColumns)} as "column", ${when(deep, deepColumns)} as "deep_column", ${keyed.length > 0 ? `(${keyed.join(' or ')})` : 'false'} as "keyed", ${when(via, [...owners.keys()])} as "via" from ${qTable(t)} as t where ${typed}${order} limit ${options.limit + 1}`
+    const journal =
+      registryKeys.has(t.name) && t.primaryKey.length > 0
+        ? `(select j.prefix from ${registryTable('untagged')} as j where j.table_schema = ${literal(t.schema)} and j.table_name = ${literal(t.table)} and j.prefix like $1 escape '\\' and ${t.primaryKey
+            .map((c) => `(j.key ->> ${literal(c)})::${t.columns.find((col) => col.name === c)!.type} = t.${q(c)}`)
+            .join(' and ')} limit 1)`
+        : 'null::text'
+    const text = `select row_to_json(t)::text as "row", ${journal} as "journal", ${when(tagged, tagColumns)} as "column", ${when(deep, deepColumns)} as "deep_column", ${keyed.length > 0 ? `(${keyed.join(' or ')})` : 'false'} as "keyed", ${when(via, [...owners.keys()])} as "via" from ${qTable(t)} as t where ${typed}${order} limit ${options.limit + 1}`
     queries.push({ table: t, text, params, owners })
   }
   return queries

@@ -18,6 +18,7 @@ interface ResultRow extends Record<string, unknown> {
   deep_column: string | null
   keyed: boolean
   via: string | null
+  journal?: string | null
 }
 
 /**
@@ -86,6 +87,10 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
   const rows: LeakRow[] = []
   const tables: Record<string, number> = {}
   const truncated: string[] = []
+  // Origins of reported rows by table and key: a dependent without a tag of its own inherits its
+  // parent's (tables come parents first), whatever the type of the key it references.
+  const origins = new Map<string, string>()
+  const rowKey = (table: string, key: Record<string, unknown>) => JSON.stringify([table, key])
   queries.forEach((query, i) => {
     const found = results[i]!
     if (found.length === 0) return
@@ -100,8 +105,16 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
       const column = result.column ?? (keyed || via !== null ? null : result.deep_column)
       const tag = column === null ? null : String(row[column])
       const entry = index.byKey(name, key)
-      const parent = via === null ? null : referenced(row, query.owners.get(via)!, prefix)
-      const origin = tag ?? entry?.tag ?? parent?.value ?? null
+      const fk = via === null ? undefined : query.owners.get(via)
+      const parent = fk === undefined ? null : referenced(row, fk, prefix)
+      const inherited =
+        fk === undefined
+          ? undefined
+          : origins.get(rowKey(fk.refTable, Object.fromEntries(fk.refColumns.map((c, k) => [c, row[fk.columns[k]!]]))))
+      // A journaled untagged row: the scope prefix it was journaled under, as the first id it could hold.
+      const journaled = typeof result.journal === 'string' ? `${result.journal}10` : null
+      const origin = tag ?? entry?.tag ?? journaled ?? parent?.value ?? inherited ?? null
+      if (origin !== null) origins.set(rowKey(name, key), origin)
       const provenance = origin === null ? null : decodeId(origin)
       const scopePrefix =
         provenance?.scopePrefix ?? (origin === null ? undefined : SCOPE_PREFIX_PATTERN.exec(origin)?.[0])

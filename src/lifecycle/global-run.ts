@@ -106,7 +106,11 @@ export async function startGlobalRun(options: GlobalRunOptions = {}): Promise<Gl
             ...(cleanup.schemas ? { schemas: cleanup.schemas } : {}),
           })
           // Other shards may still be running: this one answers for its own processes only.
-          const report = narrowReport(found, (row) => shard === null || row.provenance?.shard === shard)
+          // A row whose maker cannot be told is reported rather than passed over.
+          const report = narrowReport(
+            found,
+            (row) => shard === null || row.provenance === null || row.provenance.shard === shard,
+          )
           const prefixes = new Set(report.rows.flatMap((row) => (row.provenance ? [row.provenance.processPrefix] : [])))
           const columns: Record<string, string[]> = {}
           for (const row of report.rows) if (row.column !== null) (columns[row.table] ??= []).push(row.column)

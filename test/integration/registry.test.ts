@@ -75,7 +75,8 @@ describe.each(drivers)('run registry on $name', (driver) => {
   it('cleans what the app wrote from tagged input, with no tag column declared: the column is discovered and recorded', async () => {
     const scope = run.scope('signs up through the app')
     const email = scope.email('signup')
-    expect(scope.handedOut).toBe(1) // a value the app may copy anywhere: cleanup looks for it    for (const { text, params } of app.signUp(email)) await db.execute(text, params)
+    expect(scope.handedOut).toBe(1) // a value the app may copy anywhere: cleanup looks for it
+    for (const { text, params } of app.signUp(email)) await db.execute(text, params)
     expect(await counts(scope.prefix)).toMatchObject({ users: 1, teams: 1, team_members: 1, activity_logs: 1 })
 
     const report = await scope.cleanup()
@@ -98,20 +99,35 @@ describe.each(drivers)('run registry on $name', (driver) => {
       factories: app.factories,
       cleanup: { schemas: ['public', app.schema] },
     })
-    const f = other.scope('dies').bind(app.factories)
+    const dies = other.scope('dies')
+    const f = dies.bind(app.factories)
     const user = await f.users.create()
     const counters = await f.counters.createList(2)
+    for (const { text, params } of app.signUp(dies.email('signup'))) await db.execute(text, params)
 
     const withRegistry = await audit({ db, prefix: other.prefix })
-    expect(withRegistry.tables).toEqual({ [`${app.schema}.users`]: 1, [`${app.schema}.counters`]: 2 })
+    expect(withRegistry.tables).toEqual({
+      [`${app.schema}.users`]: 2,
+      [`${app.schema}.teams`]: 1, // its name, discovered
+      [`${app.schema}.team_members`]: 1,
+      [`${app.schema}.activity_logs`]: 1,
+      [`${app.schema}.counters`]: 2,
+    })
     expect(withRegistry.rows.map((r) => r.key)).toEqual(
       expect.arrayContaining([{ id: user.id }, ...counters.map((c) => ({ id: c.id }))]),
     )
+    // Every row says who made it: its tag, the prefix its key was journaled under, or its parent's.
+    for (const row of withRegistry.rows) {
+      expect(row.provenance, JSON.stringify(row)).toMatchObject({
+        processPrefix: other.prefix,
+        scopePrefix: dies.prefix,
+      })
+    }
     // What the audit saw before the registry: only text primary keys and declared columns.
     const blind = await audit({ db, prefix: other.prefix, registry: false, discover: false })
     expect(blind.clean).toBe(true)
 
-    expect((await other.close()).cleanup.total).toBe(3)
+    expect((await other.close()).cleanup.total).toBe(7)
     expect((await audit({ db, prefix: other.prefix })).clean).toBe(true)
   })
 
