@@ -5,7 +5,13 @@ import { assertSafeTarget } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
 import { isLeaklessError } from '../errors.js'
 import { tagColumnsOfFactories } from '../factory/tag-columns.js'
-import { closeProcess, recordTagColumns, registerProcess, type RegisteredColumn } from '../registry/registry.js'
+import {
+  closeProcess,
+  forgetRunIfDone,
+  recordTagColumns,
+  registerProcess,
+  type RegisteredColumn,
+} from '../registry/registry.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
 import type { CleanupReport, CloseReport, RunCleaner } from '../run/cleanup-contract.js'
 import type { Ledger } from '../run/ledger.js'
@@ -154,6 +160,8 @@ class Cleaner implements RunCleaner {
       // Nothing of this process is journaled any more: the sweep can pass it by.
       if (this.run.registry !== null) await closeProcess(this.db, this.run.prefix)
       const after = await auditWorker()
+      // The last process of a run to close takes the run out of the registry (retention).
+      if (this.run.registry !== null && after.clean) await forgetRunIfDone(this.db, this.run.runTag)
       return { clean: leftBehind.clean && after.clean, leftBehind, cleanup, audit: after }
     } finally {
       await this.lease?.release()

@@ -52,6 +52,8 @@ export interface RegisteredRun {
 
 // Serialises the creation of the registry between processes ('lkls', then the name).
 const CREATE_LOCK = `select pg_advisory_xact_lock(1819962483, hashtext('${REGISTRY_SCHEMA}.registry'))`
+// Serialises a run's registration and its removal, so a process never registers into a run being forgotten.
+const RUN_LOCK = `select pg_advisory_xact_lock(1819962483, hashtext('${REGISTRY_SCHEMA}.run.' || $1::text))`
 
 const ready = new WeakMap<Database, Promise<void>>()
 
@@ -149,24 +151,27 @@ export async function registerProcess(db: Database, p: ProcessRegistration): Pro
   await ensureRegistry(db)
   const host = hostname()
   const columns = columnArrays(p.tagColumns)
-  await db.execute(
-    `with r as (insert into ${registryTable('runs')} (run_tag, started_at, host, ci) values ($1, $2, $3, $4::jsonb) on conflict (run_tag) do nothing),
+  await db.transaction(async (run) => {
+    await run(RUN_LOCK, [p.runTag])
+    await run(
+      `with r as (insert into ${registryTable('runs')} (run_tag, started_at, host, ci) values ($1, $2, $3, $4::jsonb) on conflict (run_tag) do nothing),
     p as (insert into ${registryTable('processes')} (prefix, run_tag, shard, worker, pid, host) values ($5, $1, $6, $7, $8, $3) on conflict (prefix) do nothing),
     c as (insert into ${registryTable('tag_columns')} (run_tag, table_schema, table_name, column_name, source)
       select $1, s, t, c, src from unnest($9::text[], $10::text[], $11::text[], $12::text[]) as x(s, t, c, src) on conflict do nothing)
     select 1`,
-    [
-      p.runTag,
-      p.runStartedAt.toISOString(),
-      host,
-      JSON.stringify(ciMetadata(p.env)),
-      p.prefix,
-      p.shard,
-      p.worker,
-      p.pid,
-      ...columns,
-    ],
-  )
+      [
+        p.runTag,
+        p.runStartedAt.toISOString(),
+        host,
+        JSON.stringify(ciMetadata(p.env)),
+        p.prefix,
+        p.shard,
+        p.worker,
+        p.pid,
+        ...columns,
+      ],
+    )
+  })
 }
 
 /** Records tag columns of a run (discovered ones, say); known ones are left as they are. */
@@ -206,8 +211,10 @@ export async function closeProcess(db: Database, prefix: string): Promise<void> 
  */
 export async function forgetRunIfDone(db: Database, runTag: string): Promise<boolean> {
   if ((await registryVersion(db)) === null) return true
-  const [row] = await db.execute<{ kept: boolean }>(
-    `with busy as (
+  const [row] = await db.transaction(async (run) => {
+    await run(RUN_LOCK, [runTag])
+    return run<{ kept: boolean }>(
+      `with busy as (
       select exists (select from ${registryTable('processes')} where run_tag = $1 and closed_at is null)
         or exists (select from ${registryTable('untagged')} where prefix like $2 escape '\\') as kept
     ),
@@ -215,8 +222,9 @@ export async function forgetRunIfDone(db: Database, runTag: string): Promise<boo
     c as (delete from ${registryTable('tag_columns')} where run_tag = $1 and not (select kept from busy)),
     r as (delete from ${registryTable('runs')} where run_tag = $1 and not (select kept from busy))
     select kept from busy`,
-    [runTag, likePrefix(`${runTag}-`)],
-  )
+      [runTag, likePrefix(`${runTag}-`)],
+    )
+  })
   return row?.kept !== true
 }
 
