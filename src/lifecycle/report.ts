@@ -42,7 +42,7 @@ export function formatTeardownReport(
   }
   if (!audit.clean) {
     parts.push(
-      `leakless: ${count(audit.rows.length, 'row')} of run ${audit.prefix.slice(0, -1)} are still in the database at the end of the run.`,
+      `leakless: ${count(audit.rows.length, 'row')} of run ${audit.prefix.slice(0, -1)} ${audit.rows.length === 1 ? 'is' : 'are'} still in the database at the end of the run (a process that never registered wrote with its ids, or something wrote after its close); deleted now.`,
       formatAuditReport(audit, options),
     )
   }
