@@ -236,8 +236,14 @@ export async function createRun(options: RunOptions = {}): Promise<RunContext> {
   const database = db === undefined ? undefined : isDatabaseHandle(db) ? db : await connect({ db })
   const run = createRunSync({ ...rest, ...(database ? { db: database } : {}) })
   if (database !== undefined) {
-    run.registry = await linkRegistry(database, run, options)
+    // The lease first: a sweep that finds the registered process must already see it alive.
     const lease = await acquireLease(database, run.prefix)
+    try {
+      run.registry = await linkRegistry(database, run, options)
+    } catch (error) {
+      await lease.release()
+      throw error
+    }
     run.cleaner = new Cleaner(database, run, cleanup ?? {}, lease)
   }
   return run

@@ -192,3 +192,35 @@ describe('run registry versions', () => {
     }
   })
 })
+
+describe('run registry races on postgres', () => {
+  it('a sweep running beside createRun never takes the new, live process for a dead one', async () => {
+    const db = await connect()
+    const sweeper = await connect()
+    // Old enough for any threshold: only the lease can keep the sweep away.
+    const runTag = createRunTag(Date.now() - 20 * 60_000)
+    let stop = false
+    const swept = new Set<string>()
+    const loop = (async () => {
+      while (!stop) {
+        for (const p of (await sweep({ db: sweeper, olderThanMs: 0, runTag, forget: false })).swept) swept.add(p.prefix)
+      }
+    })()
+    const lost: string[] = []
+    try {
+      for (let i = 0; i < 150; i++) {
+        const run = await createRun({ db, runTag })
+        const [registered] = await readRuns(db, runTag)
+        if (!registered?.processes.some((p) => p.prefix === run.prefix)) lost.push(run.prefix)
+        await run.close()
+      }
+    } finally {
+      stop = true
+      await loop
+      await db.close()
+      await sweeper.close()
+    }
+    expect(lost).toEqual([])
+    expect([...swept]).toEqual([])
+  })
+})
