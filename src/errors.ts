@@ -10,6 +10,7 @@ export type LeaklessErrorCode =
   | 'LABEL_TOO_LONG'
   | 'DOMAIN_INVALID'
   | 'PREFIX_INVALID'
+  | 'OPTION_INVALID'
   | 'STATE_DIR_UNWRITABLE'
   | 'SEED_INVALID'
   // leakless.config.ts (ConfigError)

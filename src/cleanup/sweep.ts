@@ -83,8 +83,8 @@ function checkOptions(options: SweepOptions): number {
   const olderThanMs = options.olderThanMs ?? 3_600_000
   if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) {
     throw new InputError(
-      'PREFIX_INVALID',
-      `sweep(): olderThanMs must be a number of milliseconds >= 0, got ${String(olderThanMs)}.`,
+      'OPTION_INVALID',
+      `sweep(): olderThanMs must be a number of milliseconds >= 0, got ${String(olderThanMs)}. Pass e.g. 3_600_000 for one hour, or 0 for any age.`,
       { details: { olderThanMs } },
     )
   }

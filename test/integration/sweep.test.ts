@@ -223,6 +223,19 @@ describe('sweep on postgres', () => {
     expect(ones.flat()).toHaveLength(20)
   })
 
+  it('refuses malformed options with a LeaklessError before touching anything', async () => {
+    await expect(sweep({ db, olderThanMs: Number.NaN })).rejects.toMatchObject({ code: 'OPTION_INVALID' })
+    await expect(sweep({ db, olderThanMs: -1 })).rejects.toMatchObject({ code: 'OPTION_INVALID' })
+    await expect(sweep({ db, olderThanMs: '1h' as unknown as number })).rejects.toMatchObject({
+      code: 'OPTION_INVALID',
+    })
+    await expect(sweep({ db, runTag: 'not-a-tag' })).rejects.toMatchObject({
+      name: 'InputError',
+      code: 'RUN_TAG_INVALID',
+    })
+    await expect(sweep({ db, exceptRunTag: 'x' })).rejects.toMatchObject({ code: 'RUN_TAG_INVALID' })
+  })
+
   it('leaves the run named by exceptRunTag alone without reporting it', async () => {
     const report = await sweep({ db, olderThanMs: 0, schemas, runTag, exceptRunTag: runTag })
     expect(report).toMatchObject({ swept: [], skipped: [], forgotten: [] })
