@@ -44,6 +44,17 @@ export default defineConfig({
           hookTimeout: 240_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // The booking app (examples/booking-app) over HTTP, and the Vitest example suite under the real Vitest.
+          name: 'examples',
+          include: ['test/examples/**/*.test.ts'],
+          globalSetup: ['test/adapters/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 })

@@ -118,7 +118,7 @@ export default defineConfig({
     ...readme.use,
     baseURL: \`http://127.0.0.1:\${port}\`,
     launchOptions: {
-      executablePath: '/usr/bin/chromium',
+      executablePath: process.env.LEAKLESS_CHROMIUM ?? '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
     },
   },
