@@ -1,12 +1,18 @@
 import { factories } from '../../factories/index.js'
 import { leaklessTest, type LeaklessFixtures } from 'leakless/vitest'
 import { createApp } from '../booking-app/src/app.js'
+import { recordTest } from '../support/demo-stats.js'
 
 /**
  * leakless's `test` with the reference factories, plus `app`: the booking app on the test file's
  * connection. `app.request()` runs a request in-process, so no port is needed.
  */
-export const test = leaklessTest({ factories }).extend('app', { scope: 'file' }, ({ db }) => createApp(db))
+export const test = leaklessTest({ factories })
+  .extend('app', { scope: 'file' }, ({ db }) => createApp(db))
+  // For `npm run demo`'s report: what each test's factories made (nothing is written outside the demo).
+  .extend('demoStats', { auto: true }, ({ scope }, { onCleanup }) => {
+    onCleanup(() => recordTest(scope, 'vitest'))
+  })
 
 export type Factories = LeaklessFixtures<typeof factories>['factories']
 

@@ -9,7 +9,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   test: {
-    include: ['**/*.test.ts'],
+    // `npm run demo -- --leak` adds a test that leaks on purpose.
+    include: ['**/*.test.ts', ...(process.env.LEAKLESS_DEMO_LEAK === '1' ? ['leaky/*.leak.ts'] : [])],
     // The database (DATABASE_URL, else the embedded PostgreSQL), migrations, LEAKLESS_RUN, the run's audit.
     globalSetup: ['leakless/vitest/global-setup'],
     pool: 'forks',
