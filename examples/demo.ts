@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stripVTControlCharacters } from 'node:util'
 import { audit, connect, createRunTag, ensureSchema, type Database } from 'leakless'
 import { findChromium, INSTALL_HINT } from '../test/support/chromium.js'
 import type { DemoTestRecord } from './support/demo-stats.js'
@@ -46,7 +47,7 @@ function runSuite(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
 
 /** The rows of leak reports in a runner's output: `public.users (1 row)` headers and their row lines. */
 function leakLines(output: string): string[] {
-  const plain = output.replace(/\u001b\[[0-9;]*m/g, '')
+  const plain = stripVTControlCharacters(output)
   const lines: string[] = []
   let inReport = false
   for (const line of plain.split('\n')) {
