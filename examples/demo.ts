@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { stripVTControlCharacters } from 'node:util'
 import { audit, connect, createRunTag, ensureSchema, type Database } from 'leakless'
 import { findChromium, INSTALL_HINT } from '../test/support/chromium.js'
-import type { DemoTestRecord } from './support/demo-stats.js'
+import type { DemoWorkerRecord } from './support/demo-stats.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const TABLES = ['users', 'sessions', 'bookings', 'activity'] as const
@@ -106,7 +106,7 @@ async function main(): Promise<number> {
   try {
     await ensureSchema(db, { migrationsFolder: join(root, 'factories/migrations') })
     const runTag = createRunTag()
-    const stats = join(work, 'tests.jsonl')
+    const stats = join(work, 'workers.jsonl')
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       LEAKLESS_RUN: runTag,
@@ -181,7 +181,7 @@ async function main(): Promise<number> {
       ? readFileSync(stats, 'utf8')
           .split('\n')
           .filter(Boolean)
-          .map((line) => JSON.parse(line) as DemoTestRecord)
+          .map((line) => JSON.parse(line) as DemoWorkerRecord)
       : []
     const workers = new Set(records.map((r) => `${r.runner}:${r.worker}`))
     const processes = new Set(records.map((r) => `${r.runner}:${r.pid}`))
@@ -210,8 +210,10 @@ async function main(): Promise<number> {
     const widths = [18, 8, 11, 8, 8, 6]
     console.log(`\n${pad(['table', 'created', 'factories', 'by app', 'deleted', 'left'], widths)}`)
     for (const table of TABLES) {
-      const created = (after[table]?.ins ?? 0) - (before[table]?.ins ?? 0)
       const deleted = (after[table]?.del ?? 0) - (before[table]?.del ?? 0)
+      const stillThere = left.tables[`public.${table}`] ?? 0
+      // Every row made is now deleted or left: inserts that rolled back (the races the tests provoke) are not rows.
+      const created = deleted + stillThere
       const factories = byFactories[`public.${table}`] ?? 0
       console.log(
         pad(
@@ -232,7 +234,7 @@ async function main(): Promise<number> {
     if (left.rows.length > 0) console.log(`  still in the database after the run: ${JSON.stringify(left.tables)}`)
     console.log(`time         ${seconds} s`)
     if (db.source !== 'embedded')
-      console.log(`(created/deleted count every write to these tables on this database while the demo ran)`)
+      console.log(`(created and deleted count every row written to these tables on this database while the demo ran)`)
 
     const ok = suites.every((s) => s.exitCode === 0) && leakCount === 0
     console.log(

@@ -1,23 +1,26 @@
 import { appendFileSync } from 'node:fs'
-import type { TestScope } from 'leakless'
+import type { RunContext } from 'leakless'
 
-/** One test's line in the demo's statistics: who ran it, and how many rows its factories made per table. */
-export interface DemoTestRecord {
+/** One worker's (Vitest: one test file's) line in the demo's statistics. */
+export interface DemoWorkerRecord {
   runner: 'vitest' | 'playwright'
   pid: number
   worker: number
-  test: string
+  /** Test scopes the run context opened. */
+  scopes: number
+  /** Rows its factories made, per table (tests and scope 0). */
   created: Record<string, number>
 }
 
 /**
- * Appends what a test's factories created to the file `npm run demo` reads (`LEAKLESS_DEMO_STATS`);
- * does nothing outside the demo. Rows the app made are the rest of what the database counted.
+ * Appends what a run context's factories created to the file `npm run demo` reads
+ * (`LEAKLESS_DEMO_STATS`); does nothing outside the demo. Rows the app made are the rest of what the
+ * database counted.
  */
-export function recordTest(scope: TestScope, runner: DemoTestRecord['runner']): void {
+export function recordRun(run: RunContext, runner: DemoWorkerRecord['runner']): void {
   const file = process.env.LEAKLESS_DEMO_STATS
   if (!file) return
-  const created = Object.fromEntries(Object.entries(scope.created).map(([table, rows]) => [table, rows.length]))
-  const record: DemoTestRecord = { runner, pid: process.pid, worker: scope.run.worker, test: scope.name, created }
+  const created = Object.fromEntries(Object.entries(run.ledger.byTable()).map(([table, rows]) => [table, rows.length]))
+  const record: DemoWorkerRecord = { runner, pid: process.pid, worker: run.worker, scopes: run.scopes, created }
   appendFileSync(file, `${JSON.stringify(record)}\n`)
 }

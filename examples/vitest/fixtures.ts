@@ -1,7 +1,7 @@
 import { factories } from '../../factories/index.js'
 import { leaklessTest, type LeaklessFixtures } from 'leakless/vitest'
 import { createApp } from '../booking-app/src/app.js'
-import { recordTest } from '../support/demo-stats.js'
+import { recordRun } from '../support/demo-stats.js'
 
 /**
  * leakless's `test` with the reference factories, plus `app`: the booking app on the test file's
@@ -10,8 +10,8 @@ import { recordTest } from '../support/demo-stats.js'
 export const test = leaklessTest({ factories })
   .extend('app', { scope: 'file' }, ({ db }) => createApp(db))
   // For `npm run demo`'s report: what each test's factories made (nothing is written outside the demo).
-  .extend('demoStats', { auto: true }, ({ scope }, { onCleanup }) => {
-    onCleanup(() => recordTest(scope, 'vitest'))
+  .extend('demoStats', { scope: 'file', auto: true }, ({ run }, { onCleanup }) => {
+    onCleanup(() => recordRun(run, 'vitest'))
   })
 
 export type Factories = LeaklessFixtures<typeof factories>['factories']
