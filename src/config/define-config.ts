@@ -28,7 +28,7 @@ export interface LeaklessConfig {
   /** The sweep of dead runs at global setup: `false` turns it off. */
   sweep?:
     false | { /** Only runs at least this old: `30s`, `15m`, `1h`, `2d` or `0`. @default '1h' */ olderThan?: string }
-  /** Named allowances for the safety guard (see the README's "Safety"). @default none */
+  /** Named allowances for the safety guard (see docs/cleanup.md, "The safety guard"). @default none */
   allow?: { production?: boolean; remote?: boolean; databases?: string[] }
 }
 
