@@ -24,7 +24,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const { host, port, database } = db.target
   const how = server ? `embedded (${server.startedHere ? 'started' : 'attached'}, ${server.dataDir})` : 'url'
   console.log(`integration database: ${host}:${port}/${database} — ${how}`)
-  project.provide('database', { url: server?.url ?? process.env.DATABASE_URL ?? '', embedded: !!server, port })
+  // Several projects run this setup: the first starts the embedded server and exports its URL (as both
+  // LEAKLESS_DATABASE_URL and DATABASE_URL), the others attach to it through those variables.
+  const embedded =
+    !!server || (!!process.env.LEAKLESS_DATABASE_URL && process.env.DATABASE_URL === process.env.LEAKLESS_DATABASE_URL)
+  project.provide('database', { url: server?.url ?? process.env.DATABASE_URL ?? '', embedded, port })
 
   return async () => {
     await db.close()
