@@ -249,4 +249,6 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main()
+// Explicitly: the embedded server's exit hook (async-exit-hook) exits with 0 on 'beforeExit', whatever
+// process.exitCode says. main() has stopped the server already (db.close()).
+process.exit(await main())
