@@ -1,6 +1,6 @@
 import type { ForeignKey, SchemaGraph, TableSchema } from '../db/schema-graph.js'
 import { literal, q, qTable, tuple } from '../db/sql-text.js'
-import { registryTable } from '../registry/registry-sql.js'
+import { journaledKey, journalOf } from '../registry/registry-sql.js'
 
 /** What the audit starts from in each table. */
 export interface AuditSeeds {
@@ -93,11 +93,8 @@ export function buildAuditQueries(
         )
       }
       if (registryKeys.has(table.name) && table.primaryKey.length > 0) {
-        const columns = table.primaryKey.map(
-          (c) => `(j.key ->> ${literal(c)})::${table.columns.find((col) => col.name === c)!.type}`,
-        )
         parts.push(
-          `${tuple(alias, table.primaryKey)} in (select ${columns.join(', ')} from ${registryTable('untagged')} as j where j.table_schema = ${literal(table.schema)} and j.table_name = ${literal(table.table)} and j.prefix like $1 escape '\\')`,
+          `${tuple(alias, table.primaryKey)} in (select ${journaledKey(table).join(', ')} from ${journalOf(table, '$1')})`,
         )
       }
       return parts
@@ -139,8 +136,8 @@ export function buildAuditQueries(
     const order = t.primaryKey.length > 0 ? ` order by ${t.primaryKey.map((c) => `t.${q(c)}`).join(', ')}` : ''
     const journal =
       registryKeys.has(t.name) && t.primaryKey.length > 0
-        ? `(select j.prefix from ${registryTable('untagged')} as j where j.table_schema = ${literal(t.schema)} and j.table_name = ${literal(t.table)} and j.prefix like $1 escape '\\' and ${t.primaryKey
-            .map((c) => `(j.key ->> ${literal(c)})::${t.columns.find((col) => col.name === c)!.type} = t.${q(c)}`)
+        ? `(select j.prefix from ${journalOf(t, '$1')} and ${journaledKey(t)
+            .map((key, i) => `${key} = t.${q(t.primaryKey[i]!)}`)
             .join(' and ')} limit 1)`
         : 'null::text'
     const text = `select row_to_json(t)::text as "row", ${journal} as "journal", ${when(tagged, tagColumns)} as "column", ${when(deep, deepColumns)} as "deep_column", ${keyed.length > 0 ? `(${keyed.join(' or ')})` : 'false'} as "keyed", ${when(via, [...owners.keys()])} as "via" from ${qTable(t)} as t where ${typed}${order} limit ${options.limit + 1}`

@@ -3,6 +3,7 @@ import { connect } from '../db/connect.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
+import { schemaOfTable } from '../db/schema-graph.js'
 import { isLeaklessError } from '../errors.js'
 import { tagColumnsOfFactories } from '../factory/tag-columns.js'
 import {
@@ -48,8 +49,6 @@ function isDatabaseHandle(db: Database | DrizzleDatabase): db is Database {
   )
 }
 
-const schemaOf = (table: string) => table.slice(0, table.indexOf('.'))
-
 /** Cleans prefixes of one run context: tag columns from the registry (or the ledger), untagged rows by key. */
 class Cleaner implements RunCleaner {
   /** Tag columns found by discovery while the run has no registry. */
@@ -84,7 +83,7 @@ class Cleaner implements RunCleaner {
 
   /** The configured schemas plus those of every table the run's factories wrote to. */
   #schemas(known: Record<string, string[]>): string[] {
-    return [...new Set([...(this.options.schemas ?? ['public']), ...Object.keys(known).map(schemaOf)])]
+    return [...new Set([...(this.options.schemas ?? ['public']), ...Object.keys(known).map(schemaOfTable)])]
   }
 
   async cleanPrefix(prefix: string, ledger: Ledger, { discover = true } = {}): Promise<CleanupReport> {

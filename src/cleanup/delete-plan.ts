@@ -2,7 +2,7 @@ import { CleanupError } from '../errors.js'
 import { assertOwnedPrefix, likePrefix } from '../ids/sql-prefix.js'
 import { referencing, type ForeignKey, type SchemaGraph, type TableSchema } from '../db/schema-graph.js'
 import { literal, q, qTable, tuple } from '../db/sql-text.js'
-import { registryTable } from '../registry/registry-sql.js'
+import { journaledKey, journalOf, registryTable } from '../registry/registry-sql.js'
 
 /** What a cleanup owns: rows whose tag columns start with the prefix, and rows the ledger recorded. */
 export interface CleanupSeeds {
@@ -164,11 +164,8 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
       )
     }
     if (registryKeys.has(name) && t.primaryKey.length > 0) {
-      const columns = t.primaryKey.map(
-        (c) => `(j.key ->> ${literal(c)})::${t.columns.find((col) => col.name === c)!.type}`,
-      )
       parts.push(
-        `${tuple(alias, t.primaryKey)} in (select ${columns.join(', ')} from ${registryTable('untagged')} as j where j.table_schema = ${literal(t.schema)} and j.table_name = ${literal(t.table)} and j.prefix like ${params.pattern()} escape '\\')`,
+        `${tuple(alias, t.primaryKey)} in (select ${journaledKey(t).join(', ')} from ${journalOf(t, params.pattern())})`,
       )
     }
     return parts

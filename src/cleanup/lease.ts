@@ -2,6 +2,7 @@ import type { ReservedSql, Sql } from 'postgres'
 import { ConnectionError } from '../errors.js'
 import type { Database } from '../db/database.js'
 import { assertOwnedPrefix } from '../ids/sql-prefix.js'
+import { ADVISORY_NAMESPACE } from '../registry/registry-sql.js'
 
 /** A live run context's claim that its rows are in use; the sweep leaves a prefix alone while it is held. */
 export interface Lease {
@@ -11,8 +12,8 @@ export interface Lease {
   release(): Promise<void>
 }
 
-/** First key of every leakless advisory lock ('lkls'), so our locks stay apart from the application's. */
-export const LEASE_NAMESPACE = 0x6c6b6c73
+/** First key of the leases' advisory locks: leakless's namespace ('lkls'). */
+export const LEASE_NAMESPACE = ADVISORY_NAMESPACE
 
 const LOCK = 'select pg_advisory_lock($1::int, hashtext($2)), pg_backend_pid() as pid'
 const UNLOCK = 'select pg_advisory_unlock($1::int, hashtext($2))'

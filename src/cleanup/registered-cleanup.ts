@@ -1,12 +1,11 @@
 import type { Database } from '../db/database.js'
 import { cachedSchema } from '../db/introspect.js'
+import { schemaOfTable } from '../db/schema-graph.js'
 import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import { recordTagColumns, registrySeeds } from '../registry/registry.js'
 import type { CleanupReport } from '../run/cleanup-contract.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf, type CleanupOptions } from './execute.js'
-
-const schemaOf = (table: string) => table.slice(0, table.indexOf('.'))
 
 function merge(...sources: Array<Readonly<Record<string, readonly string[]>> | undefined>): Record<string, string[]> {
   const out: Record<string, string[]> = {}
@@ -37,7 +36,7 @@ export async function cleanupRegistered(
   const schemas = [
     ...new Set([
       ...(options.schemas ?? ['public']),
-      ...[...Object.keys(learnt), ...seeds.untaggedTables].map(schemaOf),
+      ...[...Object.keys(learnt), ...seeds.untaggedTables].map(schemaOfTable),
     ]),
   ]
   const graph = await cachedSchema(db, { schemas })

@@ -2,7 +2,7 @@ import { CleanupError, InputError } from '../errors.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
-import type { SchemaGraph } from '../db/schema-graph.js'
+import { schemaOfTable, type SchemaGraph } from '../db/schema-graph.js'
 import { q, qTable } from '../db/sql-text.js'
 import { decodeId, type DecodedId } from '../ids/decode.js'
 import { RUN_TAG_PATTERN } from '../ids/id-format.js'
@@ -129,7 +129,7 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
   const schemas = [
     ...new Set([
       ...(options.schemas ?? ['public']),
-      ...runs.flatMap((run) => [...Object.keys(run.tagColumns), ...Object.keys(run.untagged)]).map(schemaOf),
+      ...runs.flatMap((run) => [...Object.keys(run.tagColumns), ...Object.keys(run.untagged)]).map(schemaOfTable),
     ]),
   ]
   const graph = await cachedSchema(db, { schemas })
@@ -218,8 +218,6 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
   report.durationMs = performance.now() - started
   return report
 }
-
-const schemaOf = (table: string) => table.slice(0, table.indexOf('.'))
 
 const runIsOld = (runTag: string, cutoff: number) => decodeId(`${runTag}-w0p1x000000-0-10`)!.time.getTime() <= cutoff
 

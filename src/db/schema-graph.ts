@@ -51,3 +51,6 @@ export interface SchemaGraph {
 export function referencing(graph: SchemaGraph, table: string): ForeignKey[] {
   return graph.foreignKeys.filter((fk) => fk.refTable === table)
 }
+
+/** The schema part of a `schema.table` name. */
+export const schemaOfTable = (name: string): string => name.slice(0, name.indexOf('.'))

@@ -3,6 +3,9 @@
  * database (no local files). Pure SQL text; `registry.ts` runs it.
  */
 
+import type { TableSchema } from '../db/schema-graph.js'
+import { literal } from '../db/sql-text.js'
+
 /** The schema leakless keeps its registry in. Never introspected, never cleaned by the planner. */
 export const REGISTRY_SCHEMA = 'leakless'
 
@@ -11,6 +14,9 @@ export const REGISTRY_VERSION = 1
 
 /** Where a run's tag column came from. */
 export type TagColumnSource = 'declared' | 'factory' | 'insert' | 'discovered'
+
+/** First key of every leakless advisory lock ('lkls'), so our locks stay apart from the application's. */
+export const ADVISORY_NAMESPACE = 0x6c6b6c73
 
 /** `"leakless"."<table>"` */
 export const registryTable = (table: 'meta' | 'runs' | 'processes' | 'tag_columns' | 'untagged'): string =>
@@ -70,3 +76,13 @@ export const EXISTS_SQL = `select to_regclass('${REGISTRY_SCHEMA}.meta') is not 
 
 /** The registry's version (run once it exists). */
 export const VERSION_SQL = `select value as version from ${registryTable('meta')} where key = 'version'`
+
+/** The key columns of `t` as journaled in `leakless.untagged` (alias `j`), cast back to their types. */
+export function journaledKey(t: TableSchema): string[] {
+  return t.primaryKey.map((c) => `(j.key ->> ${literal(c)})::${t.columns.find((col) => col.name === c)!.type}`)
+}
+
+/** `"leakless"."untagged" as j where …`: the journal entries of table `t` under a LIKE pattern parameter. */
+export function journalOf(t: TableSchema, pattern: string): string {
+  return `${registryTable('untagged')} as j where j.table_schema = ${literal(t.schema)} and j.table_name = ${literal(t.table)} and j.prefix like ${pattern} escape '\\'`
+}

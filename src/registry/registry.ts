@@ -4,6 +4,7 @@ import { sqlStateOf } from '../driver-error.js'
 import type { Database } from '../db/database.js'
 import { likePrefix } from '../ids/sql-prefix.js'
 import {
+  ADVISORY_NAMESPACE,
   CREATE_REGISTRY_SQL,
   DROP_REGISTRY_SQL,
   REGISTRY_SCHEMA,
@@ -51,9 +52,9 @@ export interface RegisteredRun {
 }
 
 // Serialises the creation of the registry between processes ('lkls', then the name).
-const CREATE_LOCK = `select pg_advisory_xact_lock(1819962483, hashtext('${REGISTRY_SCHEMA}.registry'))`
+const CREATE_LOCK = `select pg_advisory_xact_lock(${ADVISORY_NAMESPACE}, hashtext('${REGISTRY_SCHEMA}.registry'))`
 // Serialises a run's registration and its removal, so a process never registers into a run being forgotten.
-const RUN_LOCK = `select pg_advisory_xact_lock(1819962483, hashtext('${REGISTRY_SCHEMA}.run.' || $1::text))`
+const RUN_LOCK = `select pg_advisory_xact_lock(${ADVISORY_NAMESPACE}, hashtext('${REGISTRY_SCHEMA}.run.' || $1::text))`
 
 const ready = new WeakMap<Database, Promise<void>>()
 
