@@ -23,6 +23,8 @@ export type LeaklessErrorCode =
   | 'DB_AUTH_FAILED'
   | 'DB_NOT_FOUND'
   | 'DB_TIMEOUT'
+  | 'DB_CONNECTION_LOST'
+  | 'DB_CLOSED'
   | 'DB_UNSUPPORTED'
   | 'EMBEDDED_START_FAILED'
   | 'MIGRATION_FAILED'

@@ -62,4 +62,4 @@ export type {
   RowOf,
   TraitDefinition,
 } from './factory/index.js'
-export type { CloseReport, CreateRunOptions, DetectedEnvironment, RunnerKind } from './run/index.js'
+export type { CloseReport, CreateRunOptions, LeaseState, DetectedEnvironment, RunnerKind } from './run/index.js'

@@ -1,5 +1,6 @@
 import { audit, narrowReport } from '../audit/audit.js'
 import { connect } from '../db/connect.js'
+import { retryWhileLost } from '../db/connection-lost.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
@@ -58,8 +59,12 @@ class Cleaner implements RunCleaner {
     private readonly db: Database,
     private readonly run: RunContext,
     private readonly options: RunCleanupOptions,
-    private readonly lease: Lease | null,
-  ) {}
+    lease: Lease | null,
+  ) {
+    this.#lease = lease
+  }
+
+  readonly #lease: Lease | null
 
   /** Scope prefixes whose cleanup ran: rows found with them at close were written after it. */
   readonly #cleaned = new Set<string>()
@@ -86,7 +91,14 @@ class Cleaner implements RunCleaner {
     return [...new Set([...(this.options.schemas ?? ['public']), ...Object.keys(known).map(schemaOfTable)])]
   }
 
+  /** The lease's state: lost when its connection dropped (a server restart) and it could not be taken again. */
+  get lease(): { held: boolean; lost: number } | null {
+    return this.#lease && { held: this.#lease.held, lost: this.#lease.lost }
+  }
+
   async cleanPrefix(prefix: string, ledger: Ledger, { discover = true } = {}): Promise<CleanupReport> {
+    // After a server restart the lease is gone with its session: take it again before anything else.
+    if (this.#lease !== null && !this.#lease.held) await this.#lease.renew()
     const untagged = ledger.untaggedLive()
     const known = this.#known()
     const schemas = this.#schemas(known)
@@ -101,7 +113,7 @@ class Cleaner implements RunCleaner {
     // Discovery looks for app-written tags in columns nobody named, on a second connection meanwhile.
     const [cleaned, discovered] = await Promise.allSettled([
       cleanupPrefix(this.db, prefix, options),
-      discover ? this.#discover(prefix, known, schemas) : Promise.resolve([]),
+      discover ? retryWhileLost(() => this.#discover(prefix, known, schemas)) : Promise.resolve([]),
     ])
     if (discovered.status === 'rejected') throw discovered.reason
     const found = discovered.value
@@ -153,17 +165,20 @@ class Cleaner implements RunCleaner {
           ...(this.options.tagColumns ? { tagColumns: this.options.tagColumns } : {}),
         })
       }
-      const before = await auditWorker()
+      // Each step is idempotent: while the server restarts, it is tried again (bounded).
+      const before = await retryWhileLost(auditWorker)
       const leftBehind = narrowReport(before, (row) => this.#isCleanedScope(row.provenance?.scopePrefix))
       const cleanup = await this.cleanPrefix(this.run.prefix, this.run.ledger)
+      const lease = this.lease
       // Nothing of this process is journaled any more: the sweep can pass it by.
-      if (this.run.registry !== null) await closeProcess(this.db, this.run.prefix)
-      const after = await auditWorker()
+      if (this.run.registry !== null) await retryWhileLost(() => closeProcess(this.db, this.run.prefix))
+      const after = await retryWhileLost(auditWorker)
       // The last process of a run to close takes the run out of the registry (retention).
-      if (this.run.registry !== null && after.clean) await forgetRunIfDone(this.db, this.run.runTag)
-      return { clean: leftBehind.clean && after.clean, leftBehind, cleanup, audit: after }
+      if (this.run.registry !== null && after.clean)
+        await retryWhileLost(() => forgetRunIfDone(this.db, this.run.runTag))
+      return { clean: leftBehind.clean && after.clean, leftBehind, cleanup, audit: after, lease }
     } finally {
-      await this.lease?.release()
+      await this.#lease?.release()
     }
   }
 
@@ -235,10 +250,11 @@ export async function createRun(options: RunOptions = {}): Promise<RunContext> {
   const database = db === undefined ? undefined : isDatabaseHandle(db) ? db : await connect({ db })
   const run = createRunSync({ ...rest, ...(database ? { db: database } : {}) })
   if (database !== undefined) {
-    // The lease first: a sweep that finds the registered process must already see it alive.
-    const lease = await acquireLease(database, run.prefix)
+    // The lease first: a sweep that finds the registered process must already see it alive. Both steps
+    // are idempotent, so a server that is restarting gets a few seconds to come back.
+    const lease = await retryWhileLost(() => acquireLease(database, run.prefix))
     try {
-      run.registry = await linkRegistry(database, run, options)
+      run.registry = await retryWhileLost(() => linkRegistry(database, run, options))
     } catch (error) {
       await lease.release()
       throw error

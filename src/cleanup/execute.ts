@@ -3,6 +3,8 @@ import { CleanupError, isLeaklessError } from '../errors.js'
 import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import type { Database, RawExecute } from '../db/database.js'
 import { CONNECTION_LOCK_TIMEOUT_MS } from '../db/connect.js'
+import { retryWhileLost } from '../db/connection-lost.js'
+import { describeBlockers, watchBlockers, type Blocker } from './blockers.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema, invalidateSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
@@ -70,14 +72,29 @@ export async function cleanupPrefix(
 ): Promise<CleanupReport> {
   assertOwnedPrefix(prefix)
   const started = performance.now()
+  // A server that went away mid-cleanup rolled the transaction back: the whole cleanup runs again.
+  return retryWhileLost(() => cleanupOnce(db, prefix, options, started))
+}
+
+async function cleanupOnce(
+  db: Database,
+  prefix: string,
+  options: CleanupOptions,
+  started: number,
+): Promise<CleanupReport> {
   await assertSafeTarget(db, options.guard)
   let plan = await planFor(db, prefix, options)
   let refreshed = false
   const lockTimeoutMs = options.lockTimeoutMs ?? CONNECTION_LOCK_TIMEOUT_MS
   const retries = options.retries ?? 3
+  const blockers: Blocker[] = []
+  let diagnose = false
   for (let attempt = 1; ; attempt++) {
     try {
-      const { deleted, statements } = await executePlan(db, plan, lockTimeoutMs, options.dryRun ?? false)
+      const { deleted, statements } = await executePlan(db, plan, lockTimeoutMs, options.dryRun ?? false, {
+        diagnose,
+        blockers,
+      })
       const total = Object.values(deleted).reduce((a, b) => a + b, 0)
       return {
         prefix,
@@ -91,6 +108,11 @@ export async function cleanupPrefix(
     } catch (error) {
       const code = sqlStateOf(error)
       if (code !== undefined && RETRYABLE.has(code) && attempt <= retries) continue
+      // The one-statement path cannot see who blocks it: once more in a transaction that watches.
+      if (code === '55P03' && !diagnose && blockers.length === 0) {
+        diagnose = true
+        continue
+      }
       // A table dropped since the schema was cached: plan again from the live schema, once.
       if (code === '42P01' && !refreshed) {
         refreshed = true
@@ -98,7 +120,7 @@ export async function cleanupPrefix(
         plan = await planFor(db, prefix, options)
         continue
       }
-      throw toCleanupError(error, prefix, lockTimeoutMs)
+      throw toCleanupError(error, prefix, lockTimeoutMs, blockers)
     }
   }
 }
@@ -133,6 +155,7 @@ async function executePlan(
   plan: CleanupPlan,
   lockTimeoutMs: number,
   dryRun: boolean,
+  watch: { diagnose: boolean; blockers: Blocker[] },
 ): Promise<{ deleted: Record<string, number>; statements: number }> {
   const deleted: Record<string, number> = {}
   if (plan.deletes.length === 0 && plan.checks.length === 0 && plan.detaches.length === 0) {
@@ -146,6 +169,7 @@ async function executePlan(
   if (
     db.source !== 'drizzle' &&
     !dryRun &&
+    !watch.diagnose &&
     lockTimeoutMs === CONNECTION_LOCK_TIMEOUT_MS &&
     plan.mode === 'single' &&
     plan.checks.length === 0 &&
@@ -157,14 +181,18 @@ async function executePlan(
     return { deleted, statements: 1 }
   }
   let statements = 0
+  let watcher: NodeJS.Timeout | undefined
   const transaction = db.transaction(async (run: RawExecute) => {
     const exec = <T extends Record<string, unknown>>(text: string, params: unknown[] = []) => {
       statements++
       return run<T>(text, params)
     }
-    await exec(`select set_config('lock_timeout', $1, true), set_config('synchronous_commit', 'off', true)`, [
-      `${lockTimeoutMs}ms`,
-    ])
+    const [session] = await exec<{ pid: number }>(
+      `select set_config('lock_timeout', $1, true), set_config('synchronous_commit', 'off', true), pg_backend_pid() as pid`,
+      [`${lockTimeoutMs}ms`],
+    )
+    // Shortly before the lock timeout, ask (on another connection) who this transaction waits for.
+    watcher = watchBlockers(db, session!.pid, lockTimeoutMs, watch.blockers)
     for (const statement of plan.setup) await exec(statement.text, statement.params)
     // Gather owned keys until a whole pass finds no new one (bounded: each pass adds at least one row).
     for (let pass = 0; plan.iterate.length > 0; pass++) {
@@ -193,20 +221,22 @@ async function executePlan(
     for (const statement of plan.deletes) add(await exec(statement.text, statement.params))
     if (dryRun) throw ROLLBACK
   })
-  await transaction.catch((error: unknown) => {
-    if (error !== ROLLBACK) throw error
-  })
+  await transaction
+    .catch((error: unknown) => {
+      if (error !== ROLLBACK) throw error
+    })
+    .finally(() => clearTimeout(watcher))
   return { deleted, statements }
 }
 
-function toCleanupError(error: unknown, prefix: string, lockTimeoutMs: number): unknown {
+function toCleanupError(error: unknown, prefix: string, lockTimeoutMs: number, blockers: readonly Blocker[]): unknown {
   if (isLeaklessError(error)) return error
   const code = sqlStateOf(error)
   if (code === '55P03') {
     return new CleanupError(
       'CLEANUP_LOCK_TIMEOUT',
-      `Cleanup of ${prefix} waited more than ${lockTimeoutMs} ms for a lock another session holds; nothing was deleted (the transaction rolled back) and the next cleanup will finish the job. Find the blocker in pg_stat_activity, or raise lockTimeoutMs.`,
-      { cause: error, details: { prefix, lockTimeoutMs } },
+      `Cleanup of ${prefix} waited more than ${lockTimeoutMs} ms for a lock another session holds; nothing was deleted (the transaction rolled back) and the next cleanup will finish the job. ${describeBlockers(blockers)}, or raise lockTimeoutMs.`,
+      { cause: error, details: { prefix, lockTimeoutMs, blockers: [...blockers] } },
     )
   }
   return new CleanupError(

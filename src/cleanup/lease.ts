@@ -1,6 +1,8 @@
-import type { ReservedSql, Sql } from 'postgres'
-import { ConnectionError } from '../errors.js'
-import type { Database } from '../db/database.js'
+import type { Sql } from 'postgres'
+import { asConnectionFailure, noAnswer } from '../db/connection-lost.js'
+import { withDeadline } from '../deadline.js'
+import { onDatabaseClose, type Database } from '../db/database.js'
+import { dedicatedSession, endSession } from '../db/session.js'
 import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import { ADVISORY_NAMESPACE } from '../registry/registry-sql.js'
 
@@ -8,19 +10,26 @@ import { ADVISORY_NAMESPACE } from '../registry/registry-sql.js'
 export interface Lease {
   /** The process prefix the lease protects (`<runTag>-<process>-`). */
   readonly prefix: string
-  /** Gives the lease up (unlock, and return the connection to the pool). Idempotent; never throws. */
+  /**
+   * False once the lease's connection dropped (a server restart) until {@link Lease.renew} takes it again,
+   * and after `release()`: meanwhile only the sweep's age threshold protects the rows.
+   */
+  readonly held: boolean
+  /** How many times the lease's connection dropped. */
+  readonly lost: number
+  /** Takes the lease again when it was lost; true when it is held afterwards. Never throws. */
+  renew(): Promise<boolean>
+  /** Gives the lease up (its session ends). Idempotent; never throws; bounded. */
   release(): Promise<void>
 }
 
 /** First key of the leases' advisory locks: leakless's namespace ('lkls'). */
 export const LEASE_NAMESPACE = ADVISORY_NAMESPACE
 
-const LOCK = 'select pg_advisory_lock($1::int, hashtext($2)), pg_backend_pid() as pid'
+const LOCK = 'select pg_advisory_lock($1::int, hashtext($2))'
 const UNLOCK = 'select pg_advisory_unlock($1::int, hashtext($2))'
 const PROBE = 'select pg_try_advisory_xact_lock($1::int, hashtext($2)) as free'
-// Asked on another connection: whether the lease's session is still there, holding the lock.
-const HELD_BY = `select exists (select from pg_locks where locktype = 'advisory' and pid = $1 and classid = $2::int::oid
-  and objid = hashtext($3)::oid and objsubid = 2 and granted) as held`
+const RELEASE_WAIT_MS = 2000
 
 // PGlite is one in-process connection: no other process can probe it, so leases live in this Set.
 // On globalThis so that two copies of this module in one process agree.
@@ -30,9 +39,10 @@ const localLeases = () => ((globalThis as LeaseGlobal)[LOCAL_LEASES] ??= new Map
 
 /**
  * Holds a lease on the process prefix while this process lives: a session-level advisory lock on a
- * connection reserved from the pool, visible to every other connection. It ends with `release()`, or
- * when the process dies and PostgreSQL closes its session. If that connection drops while the process
- * lives, nothing fails, but the lease is gone: the sweep's age threshold is then the only protection.
+ * connection of its own (not one of the pool's, so the pool closes promptly and a dropped lease can
+ * never poison it), visible to every other connection. It ends with `release()`, with `db.close()`, or
+ * when the process dies and PostgreSQL closes its session. If the server restarts, the lease is lost
+ * (`held` turns false) until `renew()` takes it again; its connection never keeps the process alive.
  *
  * On PGlite (one in-process connection, no other processes) the lease is only recorded in this process,
  * so {@link isLeaseHeld} answers for prefixes leased here and says `false` for every other prefix.
@@ -44,35 +54,112 @@ const localLeases = () => ((globalThis as LeaseGlobal)[LOCAL_LEASES] ??= new Map
  */
 export async function acquireLease(db: Database, processPrefix: string): Promise<Lease> {
   const prefix = assertOwnedPrefix(processPrefix)
-  if (db.driver === 'pglite') {
-    const leases = localLeases()
-    leases.set(prefix, (leases.get(prefix) ?? 0) + 1)
-    let released = false
-    return {
-      prefix,
-      release: async () => {
-        if (released) return
-        released = true
-        const left = (leases.get(prefix) ?? 1) - 1
-        if (left > 0) leases.set(prefix, left)
-        else leases.delete(prefix)
+  if (db.driver === 'pglite') return localLease(prefix)
+  let session: Sql | null = null
+  let held = false
+  let lost = 0
+  let released = false
+  let renewing: Promise<boolean> | undefined
+  let releasing: Promise<void> | undefined
+
+  const open = async (): Promise<void> => {
+    const client: Sql = dedicatedSession(db, {
+      applicationName: 'leakless lease',
+      lockTimeoutMs: LEASE_TIMEOUT_MS,
+      // The session ended without release(): the server restarted or the network dropped.
+      onclose: () => {
+        if (session === client && held) {
+          held = false
+          lost++
+        }
       },
+    })
+    session = client
+    try {
+      await withDeadline(Promise.resolve(client.unsafe(LOCK, [LEASE_NAMESPACE, prefix])), LEASE_TIMEOUT_MS, () =>
+        noAnswer(db.target, "taking the run's lease", LEASE_TIMEOUT_MS),
+      )
+      held = true
+    } catch (error) {
+      session = null
+      void endSession(client)
+      throw asConnectionFailure(error, db.target, "taking the run's lease")
     }
   }
-  const client = postgresClient(db)
-  const reserved = await client.reserve()
-  let pid: number
-  try {
-    const [row] = await reserved.unsafe<Array<{ pid: number }>>(LOCK, [LEASE_NAMESPACE, prefix])
-    pid = row!.pid
-  } catch (error) {
-    reserved.release()
-    throw error
+  await open()
+  const unregister = onDatabaseClose(db, () => lease.release())
+  const lease: Lease = {
+    prefix,
+    get held() {
+      return held
+    },
+    get lost() {
+      return lost
+    },
+    renew() {
+      if (held || released) return Promise.resolve(held)
+      renewing ??= (async () => {
+        const old = session
+        session = null
+        if (old) await endSession(old)
+        try {
+          await open()
+        } catch {
+          // still away: the next cleanup tries again
+        }
+        return held
+      })().finally(() => {
+        renewing = undefined
+      })
+      return renewing
+    },
+    release() {
+      releasing ??= (async () => {
+        const wasHeld = held
+        released = true
+        held = false
+        unregister()
+        await renewing
+        const client = session
+        session = null
+        if (client === null) return
+        // Unlocked before the session ends, so a probe right after release() finds the prefix free; a
+        // session that is gone took its lock with it.
+        if (wasHeld)
+          await withDeadline(
+            Promise.resolve(client.unsafe(UNLOCK, [LEASE_NAMESPACE, prefix])),
+            RELEASE_WAIT_MS,
+            () => new Error('unlock'),
+          ).catch(() => {})
+        await endSession(client)
+      })()
+      return releasing
+    },
   }
-  let releasing: Promise<void> | undefined
+  return lease
+}
+
+/** How long taking the lease may wait (its connection, and the lock: the sweep probes it briefly). */
+const LEASE_TIMEOUT_MS = 10_000
+
+function localLease(prefix: string): Lease {
+  const leases = localLeases()
+  leases.set(prefix, (leases.get(prefix) ?? 0) + 1)
+  let released = false
   return {
     prefix,
-    release: () => (releasing ??= unlock(db, reserved, prefix, pid)),
+    get held() {
+      return !released
+    },
+    lost: 0,
+    renew: async () => !released,
+    release: async () => {
+      if (released) return
+      released = true
+      const left = (leases.get(prefix) ?? 1) - 1
+      if (left > 0) leases.set(prefix, left)
+      else leases.delete(prefix)
+    },
   }
 }
 
@@ -88,38 +175,4 @@ export async function isLeaseHeld(db: Database, processPrefix: string): Promise<
   if (db.driver === 'pglite') return localLeases().has(prefix)
   const [row] = await db.transaction((run) => run<{ free: boolean }>(PROBE, [LEASE_NAMESPACE, prefix]))
   return row?.free !== true
-}
-
-async function unlock(db: Database, reserved: ReservedSql, prefix: string, pid: number): Promise<void> {
-  // postgres.js crashes the process when a dropped reserved connection is used or released (it writes
-  // to a null socket), so the lease's session is checked from the pool first. A dropped session took
-  // its lock with it, and postgres.js returns the dead connection to the pool by itself.
-  let alive: boolean
-  try {
-    const [row] = await db.execute<{ held: boolean }>(HELD_BY, [pid, LEASE_NAMESPACE, prefix])
-    alive = row?.held === true
-  } catch {
-    return // the database is out of reach: the lock ends with the session, at the latest when the process exits
-  }
-  if (!alive) return
-  try {
-    await reserved.unsafe(UNLOCK, [LEASE_NAMESPACE, prefix])
-  } catch {
-    // Still locked on a pooled session: the prefix stays protected until the pool closes, which is safe.
-  } finally {
-    reserved.release()
-  }
-}
-
-function postgresClient(db: Database): Sql {
-  const client = (db.drizzle as unknown as { $client: Sql }).$client
-  const max = (client.options as { max?: number }).max ?? 10
-  if (max <= 1) {
-    throw new ConnectionError(
-      'DB_UNSUPPORTED',
-      `acquireLease needs a connection of its own for the whole run, but the postgres.js client has max: ${max}: reserving its only connection would block every other query. Create the client with max: 2 or more.`,
-      { details: { max } },
-    )
-  }
-  return client
 }

@@ -1,4 +1,6 @@
-import { CleanupError, InputError } from '../errors.js'
+import { CleanupError, InputError, isLeaklessError } from '../errors.js'
+import { sqlStateOf } from '../driver-error.js'
+import { describeBlockers, tableLockHolders } from './blockers.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
@@ -115,8 +117,35 @@ function checkOptions(options: SweepOptions): number {
  * for (const p of report.swept) console.log(p.prefix, p.deleted)
  */
 export async function sweep(options: SweepOptions): Promise<SweepReport> {
-  const started = performance.now()
   const olderThanMs = checkOptions(options)
+  try {
+    return await sweepChecked(options, olderThanMs)
+  } catch (error) {
+    throw await sweepFailure(error, options.db)
+  }
+}
+
+/** Every failure of a sweep as a LeaklessError; a lock timeout names the sessions holding table locks. */
+async function sweepFailure(error: unknown, db: Database): Promise<unknown> {
+  if (isLeaklessError(error)) return error
+  const reason = error instanceof Error ? error.message : String(error)
+  if (sqlStateOf(error) === '55P03') {
+    const blockers = await tableLockHolders(db, null)
+    return new CleanupError(
+      'CLEANUP_LOCK_TIMEOUT',
+      `The sweep waited too long for a table lock another session holds (${reason}); what it swept before stays swept, the rest is untouched (each process's cleanup is one transaction). ${describeBlockers(blockers)}, then sweep again.`,
+      { cause: error, details: { blockers } },
+    )
+  }
+  return new CleanupError(
+    'CLEANUP_FAILED',
+    `The sweep failed: ${reason}. What it swept before stays swept, the rest is untouched (each process's cleanup is one transaction); sweep again.`,
+    { cause: error, details: { sqlState: sqlStateOf(error) ?? null } },
+  )
+}
+
+async function sweepChecked(options: SweepOptions, olderThanMs: number): Promise<SweepReport> {
+  const started = performance.now()
   const { db } = options
   const dryRun = options.dryRun ?? false
   const cutoff = (options.now ?? new Date()).getTime() - olderThanMs

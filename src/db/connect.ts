@@ -18,6 +18,7 @@ import {
   type DriverClient,
   type PgliteClientLike,
 } from './database.js'
+import { parsePostgresUrl } from './postgres-url.js'
 import { startEmbedded, type EmbeddedOptions, type EmbeddedServer } from './embedded.js'
 
 /** `lock_timeout` of the connections `connect()` opens. */
@@ -37,6 +38,11 @@ export interface ConnectOptions {
   healthCheckTimeoutMs?: number
   /** Connection pool size for URLs. @default 10 */
   max?: number
+  /**
+   * How long one statement or transaction of leakless may wait for the server before it fails with
+   * `DB_TIMEOUT` (a server that hangs never hangs the run). @default 120000
+   */
+  queryTimeoutMs?: number
   /** Environment to read `DATABASE_URL`, `LEAKLESS_DATABASE_URL` and `LEAKLESS_PG_DIR` from. @default process.env */
   env?: NodeJS.ProcessEnv
 }
@@ -53,7 +59,7 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions = {}): Promise<Database> {
   const env = options.env ?? process.env
   const timeoutMs = options.healthCheckTimeoutMs ?? 5000
-  if (options.db !== undefined) return wrapDrizzle(options.db, timeoutMs)
+  if (options.db !== undefined) return wrapDrizzle(options.db, timeoutMs, options.queryTimeoutMs)
 
   const fromUrl = pickUrl(options, env)
   if (fromUrl) return connectUrl(fromUrl.url, fromUrl.origin, options, timeoutMs)
@@ -87,18 +93,24 @@ async function connectUrl(
   timeoutMs: number,
   server?: EmbeddedServer,
 ): Promise<Database> {
+  const parsed = parsePostgresUrl(url)
   const target = describeUrl(url)
-  if (target === null) {
+  if (parsed === null || target === null) {
     throw new ConnectionError(
       'DB_UNSUPPORTED',
       `${origin === 'options.url' ? 'The url passed to connect()' : origin} is not a PostgreSQL URL (expected postgres://user:password@host:port/database).`,
       { details: { origin } },
     )
   }
-  const client = postgres(url, {
+  // postgres.js takes a socket directory only as its `host` option (it would send `?host=` as a setting).
+  const client = postgres(parsed.driverUrl, {
+    ...(parsed.socketDir === null ? {} : { host: parsed.socketDir, port: parsed.port }),
     max: options.max ?? 10,
     onnotice: () => {},
     connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    // postgres.js waits up to 20 s (3^n/100 s, n never reset while it fails) before reconnecting after
+    // errors; after a server restart the pool should be back as soon as the server is.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
     // Test data only: asynchronous commit saves the WAL flush on every insert and cleanup (other
     // sessions still see the rows at once), and no statement waits for a lock longer than 5 s.
     connection: { synchronous_commit: 'off', lock_timeout: CONNECTION_LOCK_TIMEOUT_MS },
@@ -116,6 +128,7 @@ async function connectUrl(
     driverClient: { driver: 'postgres-js', client },
     source: server ? 'embedded' : 'url',
     target: { host: target.host, port: target.port, database: target.database },
+    ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
     close: async () => {
       await client.end({ timeout: 5 })
       if (server) await server.stop()
@@ -123,7 +136,7 @@ async function connectUrl(
   })
 }
 
-async function wrapDrizzle(db: AnyPgDatabase, timeoutMs: number): Promise<Database> {
+async function wrapDrizzle(db: AnyPgDatabase, timeoutMs: number, queryTimeoutMs?: number): Promise<Database> {
   const driverClient = detectDriver(db)
   const target: TargetDescription =
     driverClient.driver === 'postgres-js'
@@ -134,6 +147,7 @@ async function wrapDrizzle(db: AnyPgDatabase, timeoutMs: number): Promise<Databa
     driverClient,
     source: 'drizzle',
     target: { host: target.host, port: target.port, database: target.database },
+    ...(queryTimeoutMs === undefined ? {} : { queryTimeoutMs }),
     close: async () => {},
   })
   await healthCheck(

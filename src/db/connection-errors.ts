@@ -1,5 +1,7 @@
+import { errorCodeOf } from '../driver-error.js'
 import { ConnectionError } from '../errors.js'
 import type { DatabaseTarget } from './database.js'
+import { parsePostgresUrl } from './postgres-url.js'
 
 /** Where a connection's settings came from; decides what the error message tells the user to fix. */
 export type ConnectionOrigin = 'options.url' | 'DATABASE_URL' | 'LEAKLESS_DATABASE_URL' | 'embedded' | 'db'
@@ -13,38 +15,14 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENE
 
 /** Reads host, port, database and user from a PostgreSQL URL; null when it is not one. */
 export function describeUrl(url: string): TargetDescription | null {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return null
-  }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') return null
-  const user = decodeURIComponent(parsed.username) || null
-  const host = parsed.searchParams.get('host') ?? (parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost')
-  return {
-    host,
-    port: Number(parsed.port || parsed.searchParams.get('port') || 5432),
-    database: decodeURIComponent(parsed.pathname.slice(1)) || user,
-    user,
-  }
+  const parsed = parsePostgresUrl(url)
+  return parsed && { host: parsed.host, port: parsed.port, database: parsed.database, user: parsed.user }
 }
 
 /** `host:port/database`, for messages. */
 export function formatTarget(target: DatabaseTarget): string {
   if (target.host === null) return target.database ?? 'an in-process database'
   return `${target.host}:${target.port ?? 5432}/${target.database ?? ''}`
-}
-
-/** The SQLSTATE or errno code of an error, looking through drizzle's wrapper and Node's AggregateError. */
-export function errorCode(error: unknown): string | undefined {
-  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code
-    if (typeof code === 'string') return code
-    const inner = (e as { errors?: unknown[] }).errors?.[0]
-    e = inner ?? (e as { cause?: unknown }).cause
-  }
-  return undefined
 }
 
 function fixHint(origin: ConnectionOrigin, what: string): string {
@@ -72,7 +50,7 @@ export function toConnectionError(
   const where = `${target.host ?? 'localhost'}:${target.port ?? 5432}`
   const db = target.database ?? '(default)'
   const details = { host: target.host, port: target.port, database: target.database, user: target.user, origin }
-  const code = errorCode(cause)
+  const code = errorCodeOf(cause)
   const reason = cause instanceof Error ? cause.message : String(cause)
   if (code === 'TIMEOUT' || code === 'CONNECT_TIMEOUT') {
     return new ConnectionError(

@@ -2,6 +2,9 @@ import type { SQL } from 'drizzle-orm'
 import type { PgDatabase } from 'drizzle-orm/pg-core'
 import type { Sql } from 'postgres'
 import { ConnectionError } from '../errors.js'
+import { DEFAULT_QUERY_TIMEOUT_MS, withDeadline } from '../deadline.js'
+import { isConnectionLost, isPoolClosed } from '../driver-error.js'
+import { asConnectionFailure, noAnswer } from './connection-lost.js'
 
 /** The driver under a {@link Database}'s drizzle instance. */
 export type Driver = 'postgres-js' | 'pglite'
@@ -41,7 +44,11 @@ export interface Database {
    * throws. `run` executes SQL text with `$n` parameters inside it.
    */
   transaction<T>(fn: (run: RawExecute) => Promise<T>): Promise<T>
-  /** Closes only what `connect()` opened; a drizzle instance passed in stays open. */
+  /**
+   * Closes what `connect()` opened (a drizzle instance passed in stays open) and ends the leases of runs
+   * on this handle (their rows are then no longer protected from a sweep): call `run.close()` first.
+   * Queries still running get up to 5 s before they are cancelled.
+   */
   close(): Promise<void>
 }
 
@@ -89,10 +96,28 @@ export function createDatabaseHandle(init: {
   source: Database['source']
   target: DatabaseTarget
   close: () => Promise<void>
+  /** Bound of every `execute` and `transaction`. @default DEFAULT_QUERY_TIMEOUT_MS */
+  queryTimeoutMs?: number
 }): Database {
-  const { drizzle, driverClient } = init
+  const { drizzle, driverClient, target } = init
+  const timeoutMs = init.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS
+  const closers = new Set<() => Promise<void>>()
   let closing: Promise<void> | undefined
-  return {
+  // Every wait is bounded, and a server that went away is a ConnectionError, not a driver's raw error.
+  const guarded = <T>(work: () => Promise<T>, doing: string, cancel?: () => void): Promise<T> => {
+    let running: Promise<T>
+    try {
+      running = work()
+    } catch (error) {
+      running = Promise.reject(error)
+    }
+    return withDeadline(running, timeoutMs, () => noAnswer(target, doing, timeoutMs), cancel).catch(
+      (error: unknown) => {
+        throw asConnectionFailure(error, target, doing)
+      },
+    )
+  }
+  const handle: Database = {
     drizzle,
     driver: driverClient.driver,
     source: init.source,
@@ -100,31 +125,94 @@ export function createDatabaseHandle(init: {
     async execute<T extends Record<string, unknown>>(query: SQL | string, params?: unknown[]): Promise<T[]> {
       if (typeof query !== 'string') {
         if (params !== undefined) throw new TypeError('execute(): pass params only with a string query')
-        return rowsOf<T>(await drizzle.execute(query))
+        return rowsOf<T>(await guarded(() => drizzle.execute(query), 'running a drizzle query'))
       }
-      if (driverClient.driver === 'pglite') return rowsOf<T>(await driverClient.client.query(query, params ?? []))
+      const doing = `running ${describeSql(query)}`
+      if (driverClient.driver === 'pglite') {
+        return rowsOf<T>(await guarded(() => driverClient.client.query(query, params ?? []), doing))
+      }
       // Prepared (named, kept per connection): an unprepared statement with parameters costs
       // postgres.js an extra round trip to describe it first.
-      return rowsOf<T>(await driverClient.client.unsafe(query, (params ?? []) as never[], prepared(params)))
+      const pending = driverClient.client.unsafe(query, (params ?? []) as never[], prepared(params))
+      return rowsOf<T>(
+        await guarded(
+          () => Promise.resolve(pending),
+          doing,
+          () => void pending.cancel(),
+        ),
+      )
     },
     transaction<T>(fn: (run: RawExecute) => Promise<T>): Promise<T> {
       if (driverClient.driver === 'pglite') {
-        return driverClient.client.transaction((tx) =>
-          fn(async (text, params) => rowsOf(await tx.query(text, params ?? []))),
+        return guarded(
+          () =>
+            driverClient.client.transaction((tx) =>
+              fn(async (text, params) => rowsOf(await tx.query(text, params ?? []))),
+            ),
+          'running a transaction',
         )
       }
-      return driverClient.client.begin((sql) =>
-        fn(async (text, params) => rowsOf(await sql.unsafe(text, (params ?? []) as never[], prepared(params)))),
-      ) as Promise<T>
+      return guarded(() => postgresTransaction(driverClient.client, fn), 'running a transaction')
     },
     close() {
-      closing ??= init.close()
+      closing ??= (async () => {
+        await Promise.allSettled([...closers].map((close) => close()))
+        await init.close()
+      })()
       return closing
     },
   }
+  handlesClosers.set(handle, closers)
+  return handle
+}
+
+const handlesClosers = new WeakMap<Database, Set<() => Promise<void>>>()
+
+/**
+ * @internal Runs `close` when the handle closes (before its pool ends); returns a function that
+ * unregisters it. Leases use it so that `db.close()` ends them promptly.
+ */
+export function onDatabaseClose(db: Database, close: () => Promise<void>): () => void {
+  const closers = handlesClosers.get(db)
+  closers?.add(close)
+  return () => void closers?.delete(close)
+}
+
+/** `"delete from …"`, the start of a statement for messages. */
+export function describeSql(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  return `"${flat.length > 60 ? `${flat.slice(0, 57)}…` : flat}"`
 }
 
 const prepared = (params: unknown[] | undefined) => ({ prepare: (params?.length ?? 0) > 0 })
+
+/** How long a transaction whose connection dropped waits for postgres.js to notice the close. */
+const CLOSE_NOTICE_MS = 5000
+
+/**
+ * `begin()`, except when the connection drops inside: postgres.js then sends its ROLLBACK on the dropped
+ * connection from a timer, which throws an uncatchable TypeError (porsager/postgres#1208). So a statement
+ * that fails because the connection is gone never returns to `fn`: begin() rejects by itself when the
+ * connection closes, and no ROLLBACK is written (the server rolled back when the session ended).
+ */
+function postgresTransaction<T>(client: Sql, fn: (run: RawExecute) => Promise<T>): Promise<T> {
+  let gone: ((error: unknown) => void) | undefined
+  const dropped = new Promise<never>((_, reject) => (gone = reject))
+  dropped.catch(() => {})
+  let timer: NodeJS.Timeout | undefined
+  const transaction = client.begin((sql) =>
+    fn(async (text, params) => {
+      try {
+        return rowsOf(await sql.unsafe(text, (params ?? []) as never[], prepared(params)))
+      } catch (error) {
+        if (!isConnectionLost(error) && !isPoolClosed(error)) throw error
+        timer = setTimeout(() => gone?.(error), CLOSE_NOTICE_MS)
+        return new Promise<never>(() => {})
+      }
+    }),
+  ) as Promise<T>
+  return Promise.race([transaction, dropped]).finally(() => clearTimeout(timer))
+}
 
 /** @internal A short description of a value for error messages: its class name or type. */
 export function describeValue(value: unknown): string {

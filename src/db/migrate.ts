@@ -1,10 +1,10 @@
 import { resolve } from 'node:path'
 import { DrizzleQueryError } from 'drizzle-orm'
+import { readMigrationFiles, type MigrationMeta } from 'drizzle-orm/migrator'
 import type { PgliteDatabase } from 'drizzle-orm/pglite'
-import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
-import type { Sql } from 'postgres'
 import { ConnectionError } from '../errors.js'
 import type { Database } from './database.js'
+import { dedicatedSession, endSession } from './session.js'
 
 /** Session advisory lock key shared by every leakless migrator: the bytes of "leakless" as an int8. */
 const MIGRATION_LOCK_KEY = '7810756242751976307'
@@ -45,31 +45,52 @@ async function migrateLocked(db: Database, migrationsFolder: string): Promise<vo
     await migrate(db.drizzle as PgliteDatabase, { migrationsFolder })
     return
   }
-  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-  const client = (db.drizzle as unknown as { $client: Sql }).$client
-  // The lock lives on one reserved connection for the whole migrate, which runs on the rest of the pool;
-  // a pool of one has nothing to reserve, and then every statement shares that connection anyway.
-  const locker: Sql & { release?: () => void } = client.options.max > 1 ? await client.reserve() : client
+  // The lock lives on a session of its own for the whole migrate, which runs on the pool. Not a connection
+  // reserved from the pool: postgres.js puts a dropped reserved connection back, and the next query on
+  // it throws from inside the driver.
+  const locker = dedicatedSession(db, { applicationName: 'leakless migrate' })
   try {
     await locker.unsafe(`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`)
-    try {
-      await migrate(db.drizzle as PostgresJsDatabase, { migrationsFolder })
-    } finally {
-      await locker.unsafe(`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`).catch(() => {})
-    }
+    await applyMigrations(db, readMigrationFiles({ migrationsFolder }))
   } finally {
-    locker.release?.()
+    await endSession(locker) // the lock ends with the session
   }
+}
+
+/**
+ * What drizzle's migrator does (its `drizzle.__drizzle_migrations` table, hashes and order), through
+ * {@link Database.transaction}, which survives a connection that drops mid-transaction.
+ */
+async function applyMigrations(db: Database, migrations: MigrationMeta[]): Promise<void> {
+  await db.execute('create schema if not exists "drizzle"')
+  await db.execute(
+    'create table if not exists "drizzle"."__drizzle_migrations" (id serial primary key, hash text not null, created_at bigint)',
+  )
+  const [last] = await db.execute<{ created_at: string | null }>(
+    'select created_at::text from "drizzle"."__drizzle_migrations" order by created_at desc limit 1',
+  )
+  const pending = migrations.filter((m) => last === undefined || Number(last.created_at) < m.folderMillis)
+  if (pending.length === 0) return
+  await db.transaction(async (run) => {
+    for (const migration of pending) {
+      for (const statement of migration.sql) if (statement.trim() !== '') await run(statement)
+      await run('insert into "drizzle"."__drizzle_migrations" ("hash", "created_at") values ($1, $2)', [
+        migration.hash,
+        migration.folderMillis,
+      ])
+    }
+  })
 }
 
 function migrationFailed(error: unknown, migrationsFolder: string): ConnectionError {
   const folder = resolve(migrationsFolder)
   let reason = error instanceof Error ? error.message : String(error)
   let statement: string | null = null
-  if (error instanceof DrizzleQueryError) {
-    const cause = error.cause
-    reason = cause instanceof Error ? cause.message : reason
-    statement = error.query.trim().replace(/\s+/g, ' ')
+  // drizzle's wrapper (PGlite), or postgres.js's error, which carries the statement as `query`.
+  const query = error instanceof DrizzleQueryError ? error.query : (error as { query?: unknown } | null)?.query
+  if (error instanceof DrizzleQueryError) reason = error.cause instanceof Error ? error.cause.message : reason
+  if (typeof query === 'string') {
+    statement = query.trim().replace(/\s+/g, ' ')
     if (statement.length > 200) statement = `${statement.slice(0, 200)}…`
   }
   return new ConnectionError(

@@ -1,8 +1,10 @@
-import { FactoryError } from '../errors.js'
+import { ConnectionError, FactoryError } from '../errors.js'
 import { callerLocation, type LedgerEntry } from '../run/ledger.js'
 import type { TestScope } from '../run/test-scope.js'
 import type { Attributes, FactoryState } from './factory-state.js'
 import { toInsertError } from './insert-error.js'
+import { DEFAULT_QUERY_TIMEOUT_MS, retryWhile, withDeadline } from '../deadline.js'
+import { isLostBeforeCommit } from '../driver-error.js'
 import { compileInsert, executeInsert } from './insert-statement.js'
 import { rawQueryOf, type DrizzleDatabase } from '../run/database-like.js'
 import { withJournal, type JournalTarget } from '../registry/journal-sql.js'
@@ -206,13 +208,17 @@ export async function createRows(
     let returned: Attributes[]
     try {
       const statement = raw === null ? null : compileInsert(state.table, slice, { arrays: raw.arrays })
-      if (statement !== null) {
-        // Untagged keys and new tag columns go to the registry in the statement of the insert itself.
-        const journaled = target === null ? statement : { ...statement, ...withJournal(statement, target) }
-        returned = await executeInsert(db, raw!, journaled)
-      } else {
-        returned = await insertWithBuilder(db, state.table, slice, target)
-      }
+      // Untagged keys and new tag columns go to the registry in the statement of the insert itself.
+      const journaled =
+        statement === null || target === null ? statement : { ...statement, ...withJournal(statement, target) }
+      const insert = () =>
+        bounded(
+          journaled !== null ? executeInsert(db, raw!, journaled) : insertWithBuilder(db, state.table, slice, target),
+          state.name,
+          info.qualifiedName,
+        )
+      // A server restart: the first statement on a pooled connection it ended fails without being applied.
+      returned = await retryWhile(insert, isLostBeforeCommit)
     } catch (error) {
       throw toInsertError(error, state.name, info.qualifiedName)
     }
@@ -385,4 +391,19 @@ export class BoundFactory<
     const rows = await createRows(this.#state, this.scope, count, overrides as Attributes | undefined, callerLocation())
     return rows as RowOf<TTable>[]
   }
+}
+
+/** An insert the server never answers fails with DB_TIMEOUT instead of hanging the test. */
+function bounded<T>(insert: Promise<T>, factory: string, table: string): Promise<T> {
+  const ms = DEFAULT_QUERY_TIMEOUT_MS
+  return withDeadline(
+    insert,
+    ms,
+    () =>
+      new ConnectionError(
+        'DB_TIMEOUT',
+        `Factory "${factory}" got no answer from PostgreSQL within ${ms} ms while inserting into ${table}: the server is stuck or unreachable, or the insert waits on a lock that is never released (pg_stat_activity shows it).`,
+        { details: { factory, table, timeoutMs: ms } },
+      ),
+  )
 }

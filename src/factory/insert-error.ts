@@ -1,5 +1,5 @@
-import { driverError, type DriverError } from '../driver-error.js'
-import { InsertError, type LeaklessErrorCode } from '../errors.js'
+import { driverError, errorCodeOf, isConnectionLost, isPoolClosed, type DriverError } from '../driver-error.js'
+import { ConnectionError, InsertError, isLeaklessError, type LeaklessError, type LeaklessErrorCode } from '../errors.js'
 
 const KINDS: Record<string, { code: LeaklessErrorCode; what: string; hint: string }> = {
   '23505': {
@@ -24,8 +24,20 @@ const KINDS: Record<string, { code: LeaklessErrorCode; what: string; hint: strin
   },
 }
 
-/** Turns a failed factory insert into an {@link InsertError} naming factory, table, constraint, column and value. */
-export function toInsertError(error: unknown, factory: string, table: string): InsertError {
+/**
+ * Turns a failed factory insert into an {@link InsertError} naming factory, table, constraint, column and
+ * value — or a ConnectionError when the server went away (or the pool was closed) during the insert.
+ */
+export function toInsertError(error: unknown, factory: string, table: string): LeaklessError {
+  if (isLeaklessError(error)) return error
+  const lost = isConnectionLost(error)
+  if (lost || isPoolClosed(error)) {
+    return new ConnectionError(
+      lost ? 'DB_CONNECTION_LOST' : 'DB_CLOSED',
+      `Factory "${factory}" could not insert into ${table}: ${(error as Error).message} (${lost ? 'the server went away: it restarted, crashed or became unreachable' : 'the connection pool was closed'}). If the insert was committed before the connection dropped, its rows carry the test's tag (or their keys were journaled in the same statement), so the test's cleanup deletes them either way.`,
+      { cause: error, details: { factory, table, code: errorCodeOf(error) ?? null } },
+    )
+  }
   const cause: DriverError = driverError(error) ?? ((error ?? {}) as DriverError)
   const kind = cause.code === undefined ? undefined : KINDS[cause.code]
   const constraint = cause.constraint_name ?? cause.constraint ?? null

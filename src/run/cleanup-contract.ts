@@ -28,6 +28,15 @@ export interface RunCleaner {
   cleanPrefix(prefix: string, ledger: Ledger, options?: { discover?: boolean }): Promise<CleanupReport>
   /** Worker cleanup, then the worker's leak audit; releases the run's lease. */
   close(): Promise<CloseReport>
+  /** The run's lease: `held` is false while it is lost (its connection dropped and could not be renewed). */
+  readonly lease: LeaseState | null
+}
+
+/** Whether a run still holds its lease, and how often its connection dropped. */
+export interface LeaseState {
+  held: boolean
+  /** How many times the lease's connection dropped (a server restart); it is renewed at the next cleanup. */
+  lost: number
 }
 
 /** What `run.close()` did: what ended tests left behind, the worker's cleanup, and the audit after it. */
@@ -42,6 +51,8 @@ export interface CloseReport {
   cleanup: CleanupReport
   /** The leak audit of the worker's prefix after its cleanup: rows that cleanup could not remove. */
   audit: AuditReport
+  /** The lease as it was before close released it; null on a run without one. */
+  lease: LeaseState | null
 }
 
 export function noCleaner(what: string): CleanupError {

@@ -5,7 +5,13 @@ import { createRunTag, parseRunTag, randomNonce } from '../ids/run-tag.js'
 import { checkIndexOption, detectEnvironment, type RunnerKind } from './environment.js'
 import { drizzleOf, type DatabaseLike, type DrizzleDatabase } from './database-like.js'
 import { claimProcessSlot, defaultStateDir } from './process-claim.js'
-import { noCleaner, type CleanupReport, type CloseReport, type RunCleaner } from './cleanup-contract.js'
+import {
+  noCleaner,
+  type CleanupReport,
+  type CloseReport,
+  type LeaseState,
+  type RunCleaner,
+} from './cleanup-contract.js'
 import { Ledger } from './ledger.js'
 import type { RegistryLink } from './registry-link.js'
 import { checkSeed, deriveSeed, seedFromEnv } from './seed.js'
@@ -147,6 +153,14 @@ export class RunContext implements IdSource {
   close(): Promise<CloseReport> {
     if (this.cleaner === null) return Promise.reject(noCleaner('run.close()'))
     return this.cleaner.close()
+  }
+
+  /**
+   * Whether this context holds its lease (which keeps the sweep away from its rows); `held` turns false
+   * when the server restarts, until the next cleanup renews it. Null without a database.
+   */
+  get lease(): LeaseState | null {
+    return this.cleaner?.lease ?? null
   }
 
   /** Deletes everything this worker's context owns (all its scopes, and scope 0). */

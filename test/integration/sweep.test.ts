@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { factories } from '../../factories/index.js'
 import { acquireLease, isLeaseHeld, LEASE_NAMESPACE } from '../../src/cleanup/lease.js'
 import { sweep } from '../../src/cleanup/sweep.js'
-import type { Database } from '../../src/db/index.js'
+import { invalidateSchema, type Database } from '../../src/db/index.js'
 import { decodeRunTagTime } from '../../src/ids/id-format.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { createRun, type RunContext } from '../../src/index.js'
@@ -234,6 +234,31 @@ describe('sweep on postgres', () => {
       code: 'RUN_TAG_INVALID',
     })
     await expect(sweep({ db, exceptRunTag: 'x' })).rejects.toMatchObject({ code: 'RUN_TAG_INVALID' })
+  })
+
+  it('under a table lock another session holds, fails with CLEANUP_LOCK_TIMEOUT naming that session', async () => {
+    let release!: () => void
+    const held = new Promise<void>((done) => (release = done))
+    let locked!: (pid: number) => void
+    const isLocked = new Promise<number>((done) => (locked = done))
+    const holder = db.transaction(async (exec) => {
+      await exec(`select set_config('application_name', 'table-locker', true)`)
+      await exec(`lock table ${counter} in access exclusive mode`)
+      const [me] = await exec<{ pid: number }>('select pg_backend_pid() as pid')
+      locked(me!.pid)
+      await held
+    })
+    const pid = await isLocked
+    try {
+      invalidateSchema(db) // the sweep reads the tables' sizes: that waits for the lock
+      const error = await sweep({ db, olderThanMs: 0, schemas, runTag: youngTag, dryRun: true }).catch((e) => e)
+      expect(error).toMatchObject({ name: 'CleanupError', code: 'CLEANUP_LOCK_TIMEOUT' })
+      expect(error.details.blockers).toEqual([expect.objectContaining({ pid, applicationName: 'table-locker' })])
+      expect(error.message).toContain(`pid ${pid} (application_name "table-locker"`)
+    } finally {
+      release()
+      await holder
+    }
   })
 
   it('leaves the run named by exceptRunTag alone without reporting it', async () => {
