@@ -2,7 +2,7 @@ import { CleanupError, InputError } from '../errors.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
-import { schemaOfTable, type SchemaGraph } from '../db/schema-graph.js'
+import type { SchemaGraph } from '../db/schema-graph.js'
 import { q, qTable } from '../db/sql-text.js'
 import { decodeId, type DecodedId } from '../ids/decode.js'
 import { RUN_TAG_PATTERN } from '../ids/id-format.js'
@@ -19,6 +19,7 @@ import { planCleanup, type NullableDependentRule } from './delete-plan.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf } from './execute.js'
 import { isLeaseHeld } from './lease.js'
+import { columnsByTableKey, rulesByTableKey, schemaOfKey } from '../table-key.js'
 
 export interface SweepOptions {
   db: Database
@@ -123,17 +124,18 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
   const wanted = (runTag: string) =>
     (options.runTag === undefined || runTag === options.runTag) && runTag !== options.exceptRunTag
   if (!dryRun) await assertSafeTarget(db, options.guard)
+  const declared = columnsByTableKey(options.tagColumns) ?? {}
+  const nullableDependents = rulesByTableKey(options.nullableDependents)
 
   const runs = (await readRuns(db, options.runTag)).filter((run) => wanted(run.runTag))
   const byRun = new Map(runs.map((run) => [run.runTag, run]))
   const schemas = [
     ...new Set([
       ...(options.schemas ?? ['public']),
-      ...runs.flatMap((run) => [...Object.keys(run.tagColumns), ...Object.keys(run.untagged)]).map(schemaOfTable),
+      ...runs.flatMap((run) => [...Object.keys(run.tagColumns), ...Object.keys(run.untagged)]).map(schemaOfKey),
     ]),
   ]
   const graph = await cachedSchema(db, { schemas })
-  const declared = options.tagColumns ?? {}
 
   const prefixes = new Set<string>()
   for (const run of runs) {
@@ -187,14 +189,14 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
     }
     const registryKeys = new Set((await untaggedTables(db, prefix)).filter((t) => graph.tables.has(t)))
     const deleted = dryRun
-      ? await countOwned(db, graph, prefix, columns, registryKeys, options.nullableDependents)
+      ? await countOwned(db, graph, prefix, columns, registryKeys, nullableDependents)
       : (
           await cleanupPrefix(db, prefix, {
             learntTagColumns: columns,
             registryKeys,
             journal: true,
             schemas,
-            ...(options.nullableDependents ? { nullableDependents: options.nullableDependents } : {}),
+            ...(nullableDependents ? { nullableDependents } : {}),
             ...(options.guard ? { guard: options.guard } : {}),
           })
         ).deleted
