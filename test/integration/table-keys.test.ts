@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { bigserial, pgSchema, text } from 'drizzle-orm/pg-core'
-import { audit, cleanupPrefix, createRun, defineFactory, type RunContext } from '../../src/index.js'
+import { audit, cleanupPrefix, cleanupRun, createRun, defineFactory, type RunContext } from '../../src/index.js'
 import type { Database } from '../../src/db/index.js'
 import { drivers } from './drivers.js'
 
@@ -46,6 +46,9 @@ function oddSchema(tag: string) {
     left: defineFactory(left, (f) => ({ label: f.id('left') })),
     right: defineFactory(right, (f) => ({ label: f.id('right') })),
     weird: defineFactory(weird, (f) => ({ label: f.id('weird') })),
+    // Rows no tag marks: found again by the keys the registry journals.
+    plainLeft: defineFactory(left, () => ({ label: 'plain' })),
+    plainRight: defineFactory(right, () => ({ label: 'plain' })),
   }
   // The schemas as table keys write them: bare when a plain lower-case name, else quoted.
   return { schemas: [x, xy, odd], keys: [x, q(xy), q(odd)], ddl, tables, factories }
@@ -161,6 +164,24 @@ describe.each(drivers)('table keys on $name', (driver) => {
     expect(closed.cleanup.total).toBe(4)
     expect(closed.audit.clean).toBe(true)
     expect(await counts(other.prefix)).toMatchObject({ left: [1, 0], right: [1, 0], weird: [1, 0] })
+  })
+
+  it('journals untagged rows of x."y.z" and "x.y".z apart, and a cleanup from the registry alone finds both', async () => {
+    const other = await createRun({ db, runTag: run.runTag, factories: s.factories })
+    const f = other.scope('untagged').bind(s.factories)
+    const left = await f.plainLeft.createList(2)
+    const right = await f.plainRight.create()
+    const [x, xy] = s.keys
+    // Another machine: nothing but the registry tells it which rows the run made.
+    const report = await cleanupRun(db, run.runTag, { schemas: s.schemas })
+    expect(report.deleted).toEqual({ [`${x}."y.z"`]: 2, [`${xy}.z`]: 1 })
+    const [row] = await db.execute<{ n: string }>(
+      `select (select count(*) from ${s.tables.left} where id = any($1::bigint[])) + (select count(*) from ${s.tables.right} where id = $2) as n`,
+      [left.map((r) => r.id), right.id],
+    )
+    expect(Number(row!.n)).toBe(0)
+    expect(await counts(other.prefix)).toMatchObject({ left: [1, 0], right: [1, 0] })
+    expect((await other.close()).clean).toBe(true)
   })
 
   it('takes tag columns and nullable-dependent rules keyed by hand: quoted, or unquoted where that is unambiguous', async () => {
