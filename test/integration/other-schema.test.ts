@@ -21,10 +21,11 @@ function eggsSchema(schema: string) {
     `create table ${schema}.nests (id text primary key, name text not null)`,
     `create table ${schema}.eggs (id bigserial primary key, nest_id text not null references ${schema}.nests, label text)`,
   ]
+  const nestFactory = defineFactory(nests, (f) => ({ id: f.id('nest'), name: f.faker.animal.bird() }))
   const factories = {
-    nests: defineFactory(nests, (f) => ({ id: f.id('nest'), name: f.faker.animal.bird() })),
+    nests: nestFactory,
     // No tag in the egg itself: owned through its nest, and journaled by key in the registry.
-    eggs: defineFactory(eggs, (f) => ({ nestId: f.ref(factories.nests), label: 'brown' })),
+    eggs: defineFactory(eggs, (f) => ({ nestId: f.ref(nestFactory), label: 'brown' })),
   }
   return { ddl, factories }
 }
