@@ -17,6 +17,7 @@ export type LeaklessErrorCode =
   | 'CONFIG_NOT_FOUND'
   | 'CONFIG_LOAD_FAILED'
   | 'CONFIG_INVALID'
+  | 'TABLE_KEY_INVALID'
   | 'GLOBAL_SETUP_MISSING'
   // database connection (ConnectionError)
   | 'DB_UNREACHABLE'

@@ -8,6 +8,7 @@ import { discoverTagColumns } from '../cleanup/discover.js'
 import { registrySeeds } from '../registry/registry.js'
 import { assertOwnedPrefix, likePrefix } from '../ids/sql-prefix.js'
 import type { LedgerEntry } from '../run/ledger.js'
+import { columnsByTableKey, schemaOfKey } from '../table-key.js'
 import { LedgerIndex, ownedEntries } from './attribution.js'
 import { buildAuditQueries } from './audit-sql.js'
 import type { AuditOptions, AuditReport, LeakRow } from './types.js'
@@ -37,13 +38,13 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
   const limit = Math.max(1, Math.floor(options.limit ?? 1000))
   const fullLedger = options.ledger ?? []
   const ledger = ownedEntries(fullLedger, prefix)
-  const declared = options.tagColumns ?? {}
+  const declared = columnsByTableKey(options.tagColumns) ?? {}
   const registry =
     options.registry === false
       ? { exists: false, tagColumns: {}, untaggedTables: [] }
       : await registrySeeds(options.db, prefix.slice(0, RUN_TAG_LENGTH), prefix)
   const learnt = { ...registry.tagColumns }
-  for (const [table, columns] of Object.entries(options.learntTagColumns ?? {})) {
+  for (const [table, columns] of Object.entries(columnsByTableKey(options.learntTagColumns) ?? {})) {
     learnt[table] = [...new Set([...(learnt[table] ?? []), ...columns])]
   }
   const schemas = new Set(options.schemas ?? ['public'])
@@ -53,7 +54,7 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
     ...Object.keys(learnt),
     ...registry.untaggedTables,
   ]) {
-    if (name.includes('.')) schemas.add(name.slice(0, name.indexOf('.')))
+    schemas.add(schemaOfKey(name))
   }
   const graph = await cachedSchema(options.db, { schemas: [...schemas] })
   const merged = mergeTagColumns(graph, declared, fullLedger)

@@ -4,9 +4,9 @@ import { retryWhileLost } from '../db/connection-lost.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
-import { schemaOfTable } from '../db/schema-graph.js'
 import { isLeaklessError } from '../errors.js'
 import { tagColumnsOfFactories } from '../factory/tag-columns.js'
+import { schemaOfKey } from '../table-key.js'
 import {
   closeProcess,
   forgetRunIfDone,
@@ -20,7 +20,7 @@ import type { Ledger } from '../run/ledger.js'
 import { learnColumn, type RegistryLink } from '../run/registry-link.js'
 import { createRunSync, type CreateRunOptions, type RunContext } from '../run/run-context.js'
 import { discoverTagColumns } from './discover.js'
-import { cleanupPrefix, tagColumnsOf, type CleanupOptions } from './execute.js'
+import { cleanupPrefix, tagColumnsOf, withTableKeys, type CleanupOptions } from './execute.js'
 import { acquireLease, type Lease } from './lease.js'
 import { cleanupRegistered } from './registered-cleanup.js'
 
@@ -88,7 +88,7 @@ class Cleaner implements RunCleaner {
 
   /** The configured schemas plus those of every table the run's factories wrote to. */
   #schemas(known: Record<string, string[]>): string[] {
-    return [...new Set([...(this.options.schemas ?? ['public']), ...Object.keys(known).map(schemaOfTable)])]
+    return [...new Set([...(this.options.schemas ?? ['public']), ...Object.keys(known).map(schemaOfKey)])]
   }
 
   /** The lease's state: lost when its connection dropped (a server restart) and it could not be taken again. */
@@ -245,7 +245,9 @@ async function linkRegistry(db: Database, run: RunContext, options: RunOptions):
  * await t.bind({ users }).users.create()
  * await t.cleanup()
  */
-export async function createRun(options: RunOptions = {}): Promise<RunContext> {
+export async function createRun(input: RunOptions = {}): Promise<RunContext> {
+  // Table keys of the config as leakless writes them, before anything is registered.
+  const options = input.cleanup === undefined ? input : { ...input, cleanup: withTableKeys(input.cleanup) }
   const { db, cleanup, factories: _factories, ...rest } = options
   const database = db === undefined ? undefined : isDatabaseHandle(db) ? db : await connect({ db })
   const run = createRunSync({ ...rest, ...(database ? { db: database } : {}) })

@@ -9,12 +9,16 @@ import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema, invalidateSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
 import type { CleanupReport } from '../run/cleanup-contract.js'
+import { columnsByTableKey, rulesByTableKey } from '../table-key.js'
 import { planCleanup, type CleanupPlan, type NullableDependentRule } from './delete-plan.js'
 
 export type { CleanupReport }
 
 export interface CleanupOptions {
-  /** Table (`public.users`) → columns carrying tags, besides every table's text primary key. */
+  /**
+   * Table (`public.users`, `x."y.z"`; unquoted parts are read as written) → columns carrying tags,
+   * besides every table's text primary key.
+   */
   tagColumns?: Readonly<Record<string, readonly string[]>>
   /**
    * Tag columns learnt from factory inserts. Foreign-key columns among them are ignored: a row is owned
@@ -61,16 +65,24 @@ export function tagColumnsOf(graph: SchemaGraph, declared: CleanupOptions['tagCo
   return out
 }
 
+/** The options with every table key as `tableKey` writes it (the config's may be written by hand). */
+export function withTableKeys<T extends Pick<CleanupOptions, 'tagColumns' | 'learntTagColumns' | 'nullableDependents'>>(
+  options: T,
+): T {
+  const out = { ...options }
+  if (options.tagColumns) out.tagColumns = columnsByTableKey(options.tagColumns)
+  if (options.learntTagColumns) out.learntTagColumns = columnsByTableKey(options.learntTagColumns)
+  if (options.nullableDependents) out.nullableDependents = rulesByTableKey(options.nullableDependents)
+  return out
+}
+
 /**
  * Deletes everything the prefix owns — tagged rows, ledger rows and the dependents that cannot exist
  * without them — atomically, after the safety guard allowed the target.
  */
-export async function cleanupPrefix(
-  db: Database,
-  prefix: string,
-  options: CleanupOptions = {},
-): Promise<CleanupReport> {
+export async function cleanupPrefix(db: Database, prefix: string, input: CleanupOptions = {}): Promise<CleanupReport> {
   assertOwnedPrefix(prefix)
+  const options = withTableKeys(input)
   const started = performance.now()
   // A server that went away mid-cleanup rolled the transaction back: the whole cleanup runs again.
   return retryWhileLost(() => cleanupOnce(db, prefix, options, started))

@@ -1,11 +1,11 @@
 import type { Database } from '../db/database.js'
 import { cachedSchema } from '../db/introspect.js'
-import { schemaOfTable } from '../db/schema-graph.js'
 import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import { recordTagColumns, registrySeeds } from '../registry/registry.js'
 import type { CleanupReport } from '../run/cleanup-contract.js'
+import { schemaOfKey } from '../table-key.js'
 import { discoverTagColumns } from './discover.js'
-import { cleanupPrefix, tagColumnsOf, type CleanupOptions } from './execute.js'
+import { cleanupPrefix, tagColumnsOf, withTableKeys, type CleanupOptions } from './execute.js'
 
 function merge(...sources: Array<Readonly<Record<string, readonly string[]>> | undefined>): Record<string, string[]> {
   const out: Record<string, string[]> = {}
@@ -27,16 +27,17 @@ function merge(...sources: Array<Readonly<Record<string, readonly string[]>> | u
 export async function cleanupRegistered(
   db: Database,
   prefix: string,
-  options: CleanupOptions = {},
+  input: CleanupOptions = {},
 ): Promise<CleanupReport> {
   assertOwnedPrefix(prefix)
+  const options = withTableKeys(input)
   const runTag = prefix.slice(0, 14)
   const seeds = await registrySeeds(db, runTag, prefix)
   const learnt = merge(options.learntTagColumns, seeds.tagColumns)
   const schemas = [
     ...new Set([
       ...(options.schemas ?? ['public']),
-      ...[...Object.keys(learnt), ...seeds.untaggedTables].map(schemaOfTable),
+      ...[...Object.keys(learnt), ...seeds.untaggedTables].map(schemaOfKey),
     ]),
   ]
   const graph = await cachedSchema(db, { schemas })

@@ -4,7 +4,7 @@ import { describeBlockers, tableLockHolders } from './blockers.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
-import { schemaOfTable, type SchemaGraph } from '../db/schema-graph.js'
+import type { SchemaGraph } from '../db/schema-graph.js'
 import { q, qTable } from '../db/sql-text.js'
 import { decodeId, type DecodedId } from '../ids/decode.js'
 import { RUN_TAG_PATTERN } from '../ids/id-format.js'
@@ -21,6 +21,7 @@ import { planCleanup, type NullableDependentRule } from './delete-plan.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf } from './execute.js'
 import { isLeaseHeld } from './lease.js'
+import { columnsByTableKey, rulesByTableKey, schemaOfKey } from '../table-key.js'
 
 export interface SweepOptions {
   db: Database
@@ -152,17 +153,18 @@ async function sweepChecked(options: SweepOptions, olderThanMs: number): Promise
   const wanted = (runTag: string) =>
     (options.runTag === undefined || runTag === options.runTag) && runTag !== options.exceptRunTag
   if (!dryRun) await assertSafeTarget(db, options.guard)
+  const declared = columnsByTableKey(options.tagColumns) ?? {}
+  const nullableDependents = rulesByTableKey(options.nullableDependents)
 
   const runs = (await readRuns(db, options.runTag)).filter((run) => wanted(run.runTag))
   const byRun = new Map(runs.map((run) => [run.runTag, run]))
   const schemas = [
     ...new Set([
       ...(options.schemas ?? ['public']),
-      ...runs.flatMap((run) => [...Object.keys(run.tagColumns), ...Object.keys(run.untagged)]).map(schemaOfTable),
+      ...runs.flatMap((run) => [...Object.keys(run.tagColumns), ...Object.keys(run.untagged)]).map(schemaOfKey),
     ]),
   ]
   const graph = await cachedSchema(db, { schemas })
-  const declared = options.tagColumns ?? {}
 
   const prefixes = new Set<string>()
   for (const run of runs) {
@@ -216,14 +218,14 @@ async function sweepChecked(options: SweepOptions, olderThanMs: number): Promise
     }
     const registryKeys = new Set((await untaggedTables(db, prefix)).filter((t) => graph.tables.has(t)))
     const deleted = dryRun
-      ? await countOwned(db, graph, prefix, columns, registryKeys, options.nullableDependents)
+      ? await countOwned(db, graph, prefix, columns, registryKeys, nullableDependents)
       : (
           await cleanupPrefix(db, prefix, {
             learntTagColumns: columns,
             registryKeys,
             journal: true,
             schemas,
-            ...(options.nullableDependents ? { nullableDependents: options.nullableDependents } : {}),
+            ...(nullableDependents ? { nullableDependents } : {}),
             ...(options.guard ? { guard: options.guard } : {}),
           })
         ).deleted

@@ -1,6 +1,7 @@
 import { ConnectionError } from '../errors.js'
 import type { Database } from './database.js'
 import type { ColumnSchema, ForeignKey, OnDelete, SchemaGraph, TableSchema } from './schema-graph.js'
+import { tableKey } from '../table-key.js'
 
 export interface IntrospectOptions {
   /**
@@ -153,7 +154,7 @@ export async function introspectSchema(db: Database, options: IntrospectOptions 
 
   const tables = new Map<string, TableSchema>()
   for (const t of rawTables) {
-    const name = `${t.schema}.${t.table}`
+    const name = tableKey(t.schema, t.table)
     tables.set(name, {
       name,
       schema: t.schema,
@@ -168,15 +169,15 @@ export async function introspectSchema(db: Database, options: IntrospectOptions 
     if (!onDelete) {
       throw new ConnectionError(
         'DB_UNSUPPORTED',
-        `leakless cannot read foreign key "${fk.name}" on ${fk.schema}.${fk.table}: unknown ON DELETE action "${fk.onDelete}" (pg_constraint.confdeltype).`,
+        `leakless cannot read foreign key "${fk.name}" on ${tableKey(fk.schema, fk.table)}: unknown ON DELETE action "${fk.onDelete}" (pg_constraint.confdeltype).`,
         { details: { foreignKey: fk } },
       )
     }
     return {
       name: fk.name,
-      table: `${fk.schema}.${fk.table}`,
+      table: tableKey(fk.schema, fk.table),
       columns: fk.columns,
-      refTable: `${fk.refSchema}.${fk.refTable}`,
+      refTable: tableKey(fk.refSchema, fk.refTable),
       refColumns: fk.refColumns,
       nullable: fk.nullable,
       onDelete,

@@ -15,7 +15,7 @@ export interface ColumnSchema {
 }
 
 export interface TableSchema {
-  /** `schema.table`, unquoted (`public.users`). */
+  /** Its key, as `tableKey` writes it (`public.users`, `x."y.z"`). */
   name: string
   schema: string
   table: string
@@ -29,7 +29,7 @@ export interface TableSchema {
 export interface ForeignKey {
   /** Constraint name. */
   name: string
-  /** Referencing table (`public.sessions`) and its columns, in constraint order. */
+  /** Referencing table (its key: `public.sessions`) and its columns, in constraint order. */
   table: string
   columns: string[]
   /** Referenced table and columns, matched position by position with `columns`. */
@@ -51,6 +51,3 @@ export interface SchemaGraph {
 export function referencing(graph: SchemaGraph, table: string): ForeignKey[] {
   return graph.foreignKeys.filter((fk) => fk.refTable === table)
 }
-
-/** The schema part of a `schema.table` name. */
-export const schemaOfTable = (name: string): string => name.slice(0, name.indexOf('.'))

@@ -1,9 +1,10 @@
 import { getTableColumns, getTableName } from 'drizzle-orm'
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core'
+import { tableKey } from '../table-key.js'
 
 /** What factories need to know about a drizzle table, computed once per table. */
 export interface TableInfo {
-  /** `schema.table` (`public.users`). */
+  /** Its key, as `tableKey` writes it (`public.users`, `x."y.z"`). */
   qualifiedName: string
   name: string
   /** JS property names of the columns. */
@@ -40,7 +41,7 @@ export function tableInfo(table: PgTable): TableInfo {
   const fkColumns = new Set(config.foreignKeys.flatMap((fk) => fk.reference().columns.map((c) => c.name)))
   const candidates = Object.entries(columns).filter(([, c]) => !fkColumns.has(c.name))
   info = {
-    qualifiedName: `${config.schema ?? 'public'}.${getTableName(table)}`,
+    qualifiedName: tableKey(config.schema ?? 'public', getTableName(table)),
     schema: config.schema ?? 'public',
     tagCandidates: new Map(candidates.map(([key, column]) => [key, column.name])),
     stringColumns: candidates.filter(([, c]) => c.dataType === 'string').map(([, c]) => c.name),

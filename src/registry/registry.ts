@@ -3,6 +3,7 @@ import { ConnectionError } from '../errors.js'
 import { sqlStateOf } from '../driver-error.js'
 import type { Database } from '../db/database.js'
 import { likePrefix } from '../ids/sql-prefix.js'
+import { parseTableKey, tableKey } from '../table-key.js'
 import {
   ADVISORY_NAMESPACE,
   CREATE_REGISTRY_SQL,
@@ -17,7 +18,7 @@ import {
 
 /** A tag column as the registry keeps it. */
 export interface RegisteredColumn {
-  /** `schema.table` */
+  /** Table key (`public.users`, `x."y.z"`): schema and name are stored apart. */
   table: string
   column: string
   source: TagColumnSource
@@ -45,9 +46,9 @@ export interface RegisteredRun {
   host: string | null
   ci: Record<string, string> | null
   processes: RegisteredProcess[]
-  /** `schema.table` → columns that carried the run's tags (declared, from factories, inserts or discovery). */
+  /** Table key (`public.users`) → columns that carried the run's tags (declared, from factories, inserts or discovery). */
   tagColumns: Record<string, string[]>
-  /** `schema.table` → how many untagged rows of the run's factories are journaled by key. */
+  /** Table key (`public.users`) → how many untagged rows of the run's factories are journaled by key. */
   untagged: Record<string, number>
 }
 
@@ -57,11 +58,6 @@ const CREATE_LOCK = `select pg_advisory_xact_lock(${ADVISORY_NAMESPACE}, hashtex
 const RUN_LOCK = `select pg_advisory_xact_lock(${ADVISORY_NAMESPACE}, hashtext('${REGISTRY_SCHEMA}.run.' || $1::text))`
 
 const ready = new WeakMap<Database, Promise<void>>()
-
-const splitTable = (name: string): [string, string] => {
-  const dot = name.indexOf('.')
-  return dot < 0 ? ['public', name] : [name.slice(0, dot), name.slice(dot + 1)]
-}
 
 /** The registry's version in this database, or null when it has none. */
 export async function registryVersion(db: Database): Promise<number | null> {
@@ -192,9 +188,9 @@ export async function recordTagColumns(
 function columnArrays(columns: readonly RegisteredColumn[]): [string[], string[], string[], string[]] {
   const out: [string[], string[], string[], string[]] = [[], [], [], []]
   for (const c of columns) {
-    const [schema, table] = splitTable(c.table)
+    const { schema, name } = parseTableKey(c.table)
     out[0].push(schema)
-    out[1].push(table)
+    out[1].push(name)
     out[2].push(c.column)
     out[3].push(c.source)
   }
@@ -306,11 +302,11 @@ export async function readRuns(db: Database, runTag?: string): Promise<Registere
   }
   for (const c of columns) {
     const run = runOf(c.run_tag)
-    ;(run.tagColumns[`${c.table_schema}.${c.table_name}`] ??= []).push(c.column_name)
+    ;(run.tagColumns[tableKey(c.table_schema, c.table_name)] ??= []).push(c.column_name)
   }
   for (const u of untagged) {
     if (runTag !== undefined && u.run_tag !== runTag) continue
-    runOf(u.run_tag).untagged[`${u.table_schema}.${u.table_name}`] = u.n
+    runOf(u.run_tag).untagged[tableKey(u.table_schema, u.table_name)] = u.n
   }
   return [...byTag.values()].sort((a, b) => (a.runTag < b.runTag ? -1 : a.runTag > b.runTag ? 1 : 0))
 }
@@ -318,11 +314,11 @@ export async function readRuns(db: Database, runTag?: string): Promise<Registere
 /** Tables with journaled untagged keys under a prefix (a scope, a process or a run). */
 export async function untaggedTables(db: Database, prefix: string): Promise<string[]> {
   if ((await registryVersion(db)) === null) return []
-  const rows = await db.execute<{ name: string }>(
-    `select distinct table_schema || '.' || table_name as name from ${registryTable('untagged')} where prefix like $1 escape '\\' order by 1`,
+  const rows = await db.execute<{ table_schema: string; table_name: string }>(
+    `select distinct table_schema, table_name from ${registryTable('untagged')} where prefix like $1 escape '\\' order by 1, 2`,
     [likePrefix(prefix)],
   )
-  return rows.map((r) => r.name)
+  return rows.map((r) => tableKey(r.table_schema, r.table_name))
 }
 
 /** Drops the registry (its tables, then the schema, without CASCADE). Callers check that no run is live. */
@@ -340,7 +336,7 @@ export { REGISTRY_SCHEMA, REGISTRY_VERSION }
 export interface RegistrySeeds {
   /** False when the database has no registry (nothing was recorded there). */
   exists: boolean
-  /** `schema.table` → tag columns recorded for the run. */
+  /** Table key (`public.users`) → tag columns recorded for the run. */
   tagColumns: Record<string, string[]>
   /** Tables with journaled untagged keys under the prefix. */
   untaggedTables: string[]
@@ -354,15 +350,16 @@ export async function registrySeeds(db: Database, runTag: string, prefix: string
   if (row?.exists !== true) return { exists: false, tagColumns: {}, untaggedTables: [] }
   const [seeds] = await db.execute<{ columns: string; tables: string }>(
     `select
-      (select coalesce(json_agg(json_build_array(table_schema || '.' || table_name, column_name)), '[]')::text
+      (select coalesce(json_agg(json_build_array(table_schema, table_name, column_name)), '[]')::text
         from ${registryTable('tag_columns')} where run_tag = $1) as columns,
-      (select coalesce(json_agg(distinct table_schema || '.' || table_name), '[]')::text
+      (select coalesce(json_agg(distinct jsonb_build_array(table_schema, table_name)), '[]')::text
         from ${registryTable('untagged')} where prefix like $2 escape '\\') as tables`,
     [runTag, likePrefix(prefix)],
   )
   const tagColumns: Record<string, string[]> = {}
-  for (const [table, column] of JSON.parse(seeds!.columns) as Array<[string, string]>) {
-    ;(tagColumns[table] ??= []).push(column)
+  for (const [schema, table, column] of JSON.parse(seeds!.columns) as Array<[string, string, string]>) {
+    ;(tagColumns[tableKey(schema, table)] ??= []).push(column)
   }
-  return { exists: true, tagColumns, untaggedTables: JSON.parse(seeds!.tables) as string[] }
+  const tables = JSON.parse(seeds!.tables) as Array<[string, string]>
+  return { exists: true, tagColumns, untaggedTables: tables.map(([schema, table]) => tableKey(schema, table)) }
 }
