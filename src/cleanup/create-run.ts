@@ -5,6 +5,7 @@ import { assertSafeTarget } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
 import { schemaOfTable } from '../db/schema-graph.js'
 import { isLeaklessError } from '../errors.js'
+import type { DecodedId } from '../ids/decode.js'
 import { tagColumnsOfFactories } from '../factory/tag-columns.js'
 import {
   closeProcess,
@@ -15,13 +16,14 @@ import {
 } from '../registry/registry.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
 import type { CleanupReport, CloseReport, RunCleaner } from '../run/cleanup-contract.js'
-import type { Ledger } from '../run/ledger.js'
+import { keysByTable, type Ledger } from '../run/ledger.js'
 import { learnColumn, type RegistryLink } from '../run/registry-link.js'
 import { createRunSync, type CreateRunOptions, type RunContext } from '../run/run-context.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf, type CleanupOptions } from './execute.js'
 import { acquireLease, type Lease } from './lease.js'
 import { cleanupRegistered } from './registered-cleanup.js'
+import { ScopeRanges } from './scope-ranges.js'
 
 /** How cleanup treats this run's database. */
 export type RunCleanupOptions = Pick<
@@ -61,8 +63,8 @@ class Cleaner implements RunCleaner {
     private readonly lease: Lease | null,
   ) {}
 
-  /** Scope prefixes whose cleanup ran: rows found with them at close were written after it. */
-  readonly #cleaned = new Set<string>()
+  /** Scopes of this context whose cleanup ran, by number: rows found with their prefix at close were written after it. */
+  readonly #cleaned = new ScopeRanges()
 
   /** Tag columns this run knows: the registry's (declared, factories, inserts, discovery), else the ledger's. */
   #known(): Record<string, string[]> {
@@ -82,12 +84,15 @@ class Cleaner implements RunCleaner {
   }
 
   /** The configured schemas plus those of every table the run's factories wrote to. */
-  #schemas(known: Record<string, string[]>): string[] {
-    return [...new Set([...(this.options.schemas ?? ['public']), ...Object.keys(known).map(schemaOfTable)])]
+  #schemas(known: Record<string, string[]>, tables: string[] = []): string[] {
+    const named = [...Object.keys(known), ...tables]
+    return [...new Set([...(this.options.schemas ?? ['public']), ...named.map(schemaOfTable)])]
   }
 
   async cleanPrefix(prefix: string, ledger: Ledger, { discover = true } = {}): Promise<CleanupReport> {
-    const untagged = ledger.untaggedLive()
+    // What this cleanup deletes when it succeeds; the ledger releases these (rows recorded meanwhile stay).
+    const owned = ledger.ownedBy(prefix)
+    const untagged = owned.filter((entry) => entry.tag === null)
     const known = this.#known()
     const schemas = this.#schemas(known)
     const options: CleanupOptions = {
@@ -95,7 +100,7 @@ class Cleaner implements RunCleaner {
       schemas,
       learntTagColumns: known,
       ...(this.run.registry === null
-        ? { keys: ledger.untaggedKeys() }
+        ? { keys: keysByTable(untagged) }
         : { registryKeys: new Set(untagged.map((e) => e.table)), journal: true }),
     }
     // Discovery looks for app-written tags in columns nobody named, on a second connection meanwhile.
@@ -108,13 +113,13 @@ class Cleaner implements RunCleaner {
     // Rows that depend on a row only the discovered column owns can stop the first cleanup (a nullable
     // reference from an untagged row): with the column known, it runs again, all or nothing as ever.
     if (cleaned.status === 'rejected' && found.length === 0) throw cleaned.reason
-    if (prefix !== this.run.prefix) this.#cleaned.add(prefix)
+    this.#markCleaned(prefix)
     if (found.length === 0 && cleaned.status === 'fulfilled') {
-      ledger.markDeleted(untagged)
+      ledger.release(owned)
       return cleaned.value
     }
     const more = await cleanupPrefix(this.db, prefix, { ...options, learntTagColumns: this.#known() })
-    ledger.markDeleted(untagged)
+    ledger.release(owned)
     if (cleaned.status === 'rejected') return more
     const report = cleaned.value
     const deleted = { ...report.deleted }
@@ -149,12 +154,13 @@ class Cleaner implements RunCleaner {
           ledger: this.run.ledger.entries,
           scopeNames: this.run.scopeNames,
           learntTagColumns: known,
-          schemas: this.#schemas(known),
+          // Tables whose rows cleanups deleted still count: a late write may land there again.
+          schemas: this.#schemas(known, this.run.ledger.tables()),
           ...(this.options.tagColumns ? { tagColumns: this.options.tagColumns } : {}),
         })
       }
       const before = await auditWorker()
-      const leftBehind = narrowReport(before, (row) => this.#isCleanedScope(row.provenance?.scopePrefix))
+      const leftBehind = narrowReport(before, (row) => this.#isCleanedScope(row.provenance))
       const cleanup = await this.cleanPrefix(this.run.prefix, this.run.ledger)
       // Nothing of this process is journaled any more: the sweep can pass it by.
       if (this.run.registry !== null) await closeProcess(this.db, this.run.prefix)
@@ -167,8 +173,14 @@ class Cleaner implements RunCleaner {
     }
   }
 
-  #isCleanedScope(scopePrefix: string | undefined): boolean {
-    return scopePrefix !== undefined && this.#cleaned.has(scopePrefix)
+  // A scope's prefix is the context's prefix, its number in base36 and `-`.
+  #markCleaned(prefix: string): void {
+    const { prefix: own } = this.run
+    if (prefix !== own && prefix.startsWith(own)) this.#cleaned.add(parseInt(prefix.slice(own.length, -1), 36))
+  }
+
+  #isCleanedScope(provenance: DecodedId | null): boolean {
+    return provenance !== null && provenance.processPrefix === this.run.prefix && this.#cleaned.has(provenance.scope)
   }
 }
 
