@@ -4,6 +4,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<boolean> }>>
   create: () => import('./create.js'),
   cleanup: () => import('./cleanup.js'),
   registry: () => import('./registry.js'),
+  ledger: () => import('./ledger.js'),
 }
 
 const names = process.argv.slice(2)

@@ -20,7 +20,7 @@ export interface DemoWorkerRecord {
 export function recordRun(run: RunContext, runner: DemoWorkerRecord['runner']): void {
   const file = process.env.LEAKLESS_DEMO_STATS
   if (!file) return
-  const created = Object.fromEntries(Object.entries(run.ledger.byTable()).map(([table, rows]) => [table, rows.length]))
+  const created = run.ledger.recordedPerTable()
   const record: DemoWorkerRecord = { runner, pid: process.pid, worker: run.worker, scopes: run.scopes, created }
   appendFileSync(file, `${JSON.stringify(record)}\n`)
 }

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.js'
 import { assertSafeTarget } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
 import { isLeaklessError } from '../errors.js'
+import type { DecodedId } from '../ids/decode.js'
 import { tagColumnsOfFactories } from '../factory/tag-columns.js'
 import { schemaOfKey } from '../table-key.js'
 import {
@@ -16,13 +17,14 @@ import {
 } from '../registry/registry.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
 import type { CleanupReport, CloseReport, RunCleaner } from '../run/cleanup-contract.js'
-import type { Ledger } from '../run/ledger.js'
+import { keysByTable, type Ledger } from '../run/ledger.js'
 import { learnColumn, type RegistryLink } from '../run/registry-link.js'
 import { createRunSync, type CreateRunOptions, type RunContext } from '../run/run-context.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf, withTableKeys, type CleanupOptions } from './execute.js'
 import { acquireLease, type Lease } from './lease.js'
 import { cleanupRegistered } from './registered-cleanup.js'
+import { ScopeRanges } from './scope-ranges.js'
 
 /** How cleanup treats this run's database. */
 export type RunCleanupOptions = Pick<
@@ -66,8 +68,8 @@ class Cleaner implements RunCleaner {
 
   readonly #lease: Lease | null
 
-  /** Scope prefixes whose cleanup ran: rows found with them at close were written after it. */
-  readonly #cleaned = new Set<string>()
+  /** Scopes of this context whose cleanup ran, by number: rows found with their prefix at close were written after it. */
+  readonly #cleaned = new ScopeRanges()
 
   /** Tag columns this run knows: the registry's (declared, factories, inserts, discovery), else the ledger's. */
   #known(): Record<string, string[]> {
@@ -87,8 +89,9 @@ class Cleaner implements RunCleaner {
   }
 
   /** The configured schemas plus those of every table the run's factories wrote to. */
-  #schemas(known: Record<string, string[]>): string[] {
-    return [...new Set([...(this.options.schemas ?? ['public']), ...Object.keys(known).map(schemaOfKey)])]
+  #schemas(known: Record<string, string[]>, tables: string[] = []): string[] {
+    const named = [...Object.keys(known), ...tables]
+    return [...new Set([...(this.options.schemas ?? ['public']), ...named.map(schemaOfKey)])]
   }
 
   /** The lease's state: lost when its connection dropped (a server restart) and it could not be taken again. */
@@ -99,7 +102,9 @@ class Cleaner implements RunCleaner {
   async cleanPrefix(prefix: string, ledger: Ledger, { discover = true } = {}): Promise<CleanupReport> {
     // After a server restart the lease is gone with its session: take it again before anything else.
     if (this.#lease !== null && !this.#lease.held) await this.#lease.renew()
-    const untagged = ledger.untaggedLive()
+    // What this cleanup deletes when it succeeds; the ledger releases these (rows recorded meanwhile stay).
+    const owned = ledger.ownedBy(prefix)
+    const untagged = owned.filter((entry) => entry.tag === null)
     const known = this.#known()
     const schemas = this.#schemas(known)
     const options: CleanupOptions = {
@@ -107,7 +112,7 @@ class Cleaner implements RunCleaner {
       schemas,
       learntTagColumns: known,
       ...(this.run.registry === null
-        ? { keys: ledger.untaggedKeys() }
+        ? { keys: keysByTable(untagged) }
         : { registryKeys: new Set(untagged.map((e) => e.table)), journal: true }),
     }
     // Discovery looks for app-written tags in columns nobody named, on a second connection meanwhile.
@@ -120,13 +125,13 @@ class Cleaner implements RunCleaner {
     // Rows that depend on a row only the discovered column owns can stop the first cleanup (a nullable
     // reference from an untagged row): with the column known, it runs again, all or nothing as ever.
     if (cleaned.status === 'rejected' && found.length === 0) throw cleaned.reason
-    if (prefix !== this.run.prefix) this.#cleaned.add(prefix)
+    this.#markCleaned(prefix)
     if (found.length === 0 && cleaned.status === 'fulfilled') {
-      ledger.markDeleted(untagged)
+      ledger.release(owned)
       return cleaned.value
     }
     const more = await cleanupPrefix(this.db, prefix, { ...options, learntTagColumns: this.#known() })
-    ledger.markDeleted(untagged)
+    ledger.release(owned)
     if (cleaned.status === 'rejected') return more
     const report = cleaned.value
     const deleted = { ...report.deleted }
@@ -161,13 +166,14 @@ class Cleaner implements RunCleaner {
           ledger: this.run.ledger.entries,
           scopeNames: this.run.scopeNames,
           learntTagColumns: known,
-          schemas: this.#schemas(known),
+          // Tables whose rows cleanups deleted still count: a late write may land there again.
+          schemas: this.#schemas(known, this.run.ledger.tables()),
           ...(this.options.tagColumns ? { tagColumns: this.options.tagColumns } : {}),
         })
       }
       // Each step is idempotent: while the server restarts, it is tried again (bounded).
       const before = await retryWhileLost(auditWorker)
-      const leftBehind = narrowReport(before, (row) => this.#isCleanedScope(row.provenance?.scopePrefix))
+      const leftBehind = narrowReport(before, (row) => this.#isCleanedScope(row.provenance))
       const cleanup = await this.cleanPrefix(this.run.prefix, this.run.ledger)
       const lease = this.lease
       // Nothing of this process is journaled any more: the sweep can pass it by.
@@ -182,8 +188,14 @@ class Cleaner implements RunCleaner {
     }
   }
 
-  #isCleanedScope(scopePrefix: string | undefined): boolean {
-    return scopePrefix !== undefined && this.#cleaned.has(scopePrefix)
+  // A scope's prefix is the context's prefix, its number in base36 and `-`.
+  #markCleaned(prefix: string): void {
+    const { prefix: own } = this.run
+    if (prefix !== own && prefix.startsWith(own)) this.#cleaned.add(parseInt(prefix.slice(own.length, -1), 36))
+  }
+
+  #isCleanedScope(provenance: DecodedId | null): boolean {
+    return provenance !== null && provenance.processPrefix === this.run.prefix && this.#cleaned.has(provenance.scope)
   }
 }
 

@@ -22,12 +22,20 @@ export interface LedgerEntry {
   at: Date
 }
 
-// Entries a cleanup deleted; shared by a scope's ledger and its run's, which hold the same objects.
+// Entries a cleanup deleted. A scope's ledger and its run's hold the same objects: an entry released
+// through one is left out by the other too, so a key reused later by someone else's row is never sent.
 const deleted = new WeakSet<LedgerEntry>()
 
-/** Rows recorded by one scope (or one run context), in insertion order. */
+/**
+ * The rows of one run context (or one test scope) that no cleanup has deleted yet, and the tables and
+ * tag columns every insert taught it. A cleanup releases what it deleted: the ledger's size follows the
+ * rows that still exist, not the number of tests a worker ran.
+ */
 export class Ledger {
-  readonly #entries: LedgerEntry[] = []
+  // Insertion order; deleting from a Set costs O(1).
+  readonly #live = new Set<LedgerEntry>()
+  // Per table, learnt from every insert (released ones too): rows recorded and columns that carried a tag.
+  readonly #tables = new Map<string, { rows: number; tagColumns: Set<string> }>()
   readonly #parent: Ledger | undefined
 
   /** A scope's ledger forwards to its run's, so the run knows every row its scopes made. */
@@ -36,52 +44,109 @@ export class Ledger {
   }
 
   record(entries: LedgerEntry[]): void {
-    for (const entry of entries) this.#entries.push(entry)
+    for (const entry of entries) {
+      this.#live.add(entry)
+      let table = this.#tables.get(entry.table)
+      if (table === undefined) this.#tables.set(entry.table, (table = { rows: 0, tagColumns: new Set() }))
+      table.rows++
+      for (const column of entry.tagColumns) table.tagColumns.add(column)
+    }
     this.#parent?.record(entries)
   }
 
   /**
-   * Marks entries as deleted by a cleanup (here and in the parent ledger): their keys are not sent
-   * again, so a key reused later by someone else's row is never deleted by an old ledger entry.
+   * The live entries a successful cleanup of `prefix` deletes: every untagged one (cleanup sends their
+   * keys) and those whose tag starts with the prefix. A row tagged with another prefix may outlive it.
    */
-  markDeleted(entries: Iterable<LedgerEntry>): void {
-    for (const entry of entries) deleted.add(entry)
-  }
-
-  /** Untagged entries not deleted yet (what the crash journal must keep). */
-  untaggedLive(): LedgerEntry[] {
-    return this.#entries.filter((entry) => entry.tag === null && !deleted.has(entry))
-  }
-
-  /** Primary keys of rows that carry no tag and were not deleted yet, per table (what a prefix cannot find). */
-  untaggedKeys(): Map<string, Record<string, unknown>[]> {
-    const out = new Map<string, Record<string, unknown>[]>()
-    for (const entry of this.untaggedLive()) out.set(entry.table, [...(out.get(entry.table) ?? []), entry.key])
+  ownedBy(prefix: string): LedgerEntry[] {
+    const out: LedgerEntry[] = []
+    for (const entry of this.#live) {
+      if (deleted.has(entry)) this.#live.delete(entry)
+      else if (entry.tag === null || entry.tag.startsWith(prefix)) out.push(entry)
+    }
     return out
   }
 
-  /** Columns that carried the run's tag, per table (tag columns learnt from inserts). */
+  /** Forgets entries whose rows a cleanup deleted, here and in the parent ledger (and, lazily, in any other). */
+  release(entries: Iterable<LedgerEntry>): void {
+    for (const entry of entries) {
+      deleted.add(entry)
+      this.#live.delete(entry)
+      if (this.#parent !== undefined) this.#parent.#live.delete(entry)
+    }
+  }
+
+  /** Columns that carried the run's tag, per table (tag columns learnt from every insert). */
   tagColumns(): Record<string, string[]> {
-    const out: Record<string, Set<string>> = {}
-    for (const entry of this.#entries)
-      for (const column of entry.tagColumns) (out[entry.table] ??= new Set()).add(column)
-    return Object.fromEntries(Object.entries(out).map(([table, columns]) => [table, [...columns]]))
-  }
-
-  get entries(): readonly LedgerEntry[] {
-    return this.#entries
-  }
-
-  get size(): number {
-    return this.#entries.length
-  }
-
-  /** Entries grouped by table, in first-insert order. */
-  byTable(): Record<string, LedgerEntry[]> {
-    const out: Record<string, LedgerEntry[]> = {}
-    for (const entry of this.#entries) (out[entry.table] ??= []).push(entry)
+    const out: Record<string, string[]> = {}
+    for (const [table, { tagColumns }] of this.#tables) if (tagColumns.size > 0) out[table] = [...tagColumns]
     return out
   }
+
+  /** Every table a row was recorded in (`schema.table`), deleted rows included. */
+  tables(): string[] {
+    return [...this.#tables.keys()]
+  }
+
+  /** How many rows were recorded per table, deleted ones included. */
+  recordedPerTable(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const [table, { rows }] of this.#tables) out[table] = rows
+    return out
+  }
+
+  /** Entries whose rows no cleanup has deleted yet, in insertion order. */
+  get entries(): readonly LedgerEntry[] {
+    const out: LedgerEntry[] = []
+    for (const entry of this.#live) if (!deleted.has(entry)) out.push(entry)
+    return out
+  }
+
+  /** How many rows no cleanup has deleted yet. */
+  get size(): number {
+    return this.entries.length
+  }
+
+  /** Live entries grouped by table, in first-insert order. */
+  byTable(): Record<string, LedgerEntry[]> {
+    return groupByTable(this.entries)
+  }
+}
+
+/**
+ * A test scope's ledger: besides the live rows, every row the scope recorded (one test's worth), which
+ * the test's report lists after its cleanup deleted them.
+ */
+export class ScopeLedger extends Ledger {
+  readonly #recorded: LedgerEntry[] = []
+
+  override record(entries: LedgerEntry[]): void {
+    for (const entry of entries) this.#recorded.push(entry)
+    super.record(entries)
+  }
+
+  /** Every row this scope's factories inserted, in insertion order, deleted or not. */
+  get recorded(): readonly LedgerEntry[] {
+    return this.#recorded
+  }
+}
+
+/** Entries grouped by table, in first-insert order. */
+export function groupByTable(entries: Iterable<LedgerEntry>): Record<string, LedgerEntry[]> {
+  const out: Record<string, LedgerEntry[]> = {}
+  for (const entry of entries) (out[entry.table] ??= []).push(entry)
+  return out
+}
+
+/** Primary keys of the entries, per table. */
+export function keysByTable(entries: Iterable<LedgerEntry>): Map<string, Record<string, unknown>[]> {
+  const out = new Map<string, Record<string, unknown>[]>()
+  for (const entry of entries) {
+    const keys = out.get(entry.table)
+    if (keys === undefined) out.set(entry.table, [entry.key])
+    else keys.push(entry.key)
+  }
+  return out
 }
 
 // The package's own code: frames inside it are not the caller. Built code's frames may be

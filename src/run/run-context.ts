@@ -77,7 +77,7 @@ export class RunContext implements IdSource {
   readonly db: DrizzleDatabase | null
   /** Seed forced for every scope (`LEAKLESS_SEED`), or null to derive one per scope. */
   readonly fixedSeed: number | null
-  /** Every row the factories of this context's scopes inserted. */
+  /** The rows this context's scopes inserted that no cleanup has deleted yet (a cleanup releases what it deleted). */
   readonly ledger = new Ledger()
   /** @internal attached by the public `createRun` when the run has a database */
   cleaner: RunCleaner | null = null

@@ -4,7 +4,7 @@ import { encodeScope } from '../ids/id-format.js'
 import { IdIssuer, type IdSource } from '../ids/issuer.js'
 import type { DrizzleDatabase } from './database-like.js'
 import { noCleaner, type CleanupReport } from './cleanup-contract.js'
-import { Ledger, type LedgerEntry } from './ledger.js'
+import { groupByTable, ScopeLedger, type LedgerEntry } from './ledger.js'
 import type { RunContext } from './run-context.js'
 
 /** Something that can be bound to a scope (a factory). */
@@ -29,8 +29,8 @@ export class TestScope implements IdSource {
   readonly number: number
   /** Faker seed of this scope: derived from run tag and name, or `LEAKLESS_SEED`. */
   readonly seed: number
-  /** Every row this scope's factories inserted. */
-  readonly ledger: Ledger
+  /** The rows this scope's factories inserted: `entries` those no cleanup deleted yet, `recorded` all of them. */
+  readonly ledger: ScopeLedger
   readonly #ids: IdIssuer
   #handedOut = 0
   readonly #sequences = new Map<string, number>()
@@ -42,7 +42,7 @@ export class TestScope implements IdSource {
     this.number = number
     this.name = name
     this.seed = seed
-    this.ledger = new Ledger(run.ledger)
+    this.ledger = new ScopeLedger(run.ledger)
     this.#ids = new IdIssuer(`${run.prefix}${encodeScope(number)}-`)
   }
 
@@ -70,9 +70,9 @@ export class TestScope implements IdSource {
     return this.#faker
   }
 
-  /** Rows inserted in this scope, grouped by table (`public.users` → entries). */
+  /** Rows inserted in this scope, grouped by table (`public.users` → entries), deleted ones included. */
   get created(): Record<string, LedgerEntry[]> {
-    return this.ledger.byTable()
+    return groupByTable(this.ledger.recorded)
   }
 
   id(label?: string): string {

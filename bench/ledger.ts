@@ -1,0 +1,103 @@
+/**
+ * A long-lived worker: 20 000 tests in one run context, each creating a tagged row and an untagged one
+ * (a serial key) and cleaning them up. Cycles per second, this process's CPU time per cycle (what
+ * bookkeeping costs, less sensitive to the database's load than the rate) and heap after a full GC, of
+ * the first 1 000 against the last 1 000: what a test costs must not depend on how many tests the
+ * worker ran before. Runs in a private schema.
+ */
+import { randomBytes } from 'node:crypto'
+import { cpus } from 'node:os'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { bigserial, integer, pgSchema, text } from 'drizzle-orm/pg-core'
+import { connect, type Database } from '../src/db/index.js'
+import { createRun, defineFactory, type RunContext } from '../src/index.js'
+import { printTable, writeResult } from './lib/measure.js'
+
+const CYCLES = Number(process.env.LEAKLESS_BENCH_CYCLES ?? 20_000)
+const WINDOW = Math.min(1000, Math.floor(CYCLES / 2))
+const schema = `bench_ledger_${randomBytes(4).toString('hex')}`
+const tables = pgSchema(schema)
+const items = tables.table('item', { id: text('id').primaryKey(), label: text('label').notNull() })
+const counters = tables.table('counter', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  n: integer('n').notNull(),
+})
+const factories = {
+  items: defineFactory(items, (f) => ({ id: f.id(), label: f.faker.word.noun() })),
+  counters: defineFactory(counters, (f) => ({ n: f.seq })),
+}
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+const heapMb = () => (gc(), process.memoryUsage().heapUsed / 2 ** 20)
+
+interface Window {
+  cyclesPerSecond: number
+  cpuUsPerCycle: number
+  heapMb: number
+  ledgerEntries: number
+}
+
+async function cycles(run: RunContext, from: number, to: number): Promise<{ rate: number; cpuUs: number }> {
+  const start = process.hrtime.bigint()
+  const cpu = process.cpuUsage()
+  for (let i = from; i < to; i++) {
+    const scope = run.scope(`cycle ${i}`)
+    const f = scope.bind(factories)
+    await f.items.create()
+    await f.counters.create()
+    const report = await scope.cleanup()
+    if (report.total !== 2) throw new Error(`cycle ${i}: cleanup deleted ${report.total} rows, expected 2`)
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  const used = process.cpuUsage(cpu)
+  return { rate: (to - from) / seconds, cpuUs: (used.user + used.system) / (to - from) }
+}
+
+export async function run(): Promise<boolean> {
+  const db: Database = await connect()
+  let leakless: RunContext | undefined
+  try {
+    await db.execute(`create schema ${schema}`)
+    await db.execute(`create table ${schema}.item (id text primary key, label text not null)`)
+    await db.execute(`create table ${schema}.counter (id bigserial primary key, n int not null)`)
+    leakless = await createRun({ db, cleanup: { schemas: ['public', schema] }, factories })
+    const measure = async (from: number, to: number): Promise<Window> => {
+      const { rate, cpuUs } = await cycles(leakless!, from, to)
+      return { cyclesPerSecond: rate, cpuUsPerCycle: cpuUs, heapMb: heapMb(), ledgerEntries: leakless!.ledger.size }
+    }
+    const first = await measure(0, WINDOW)
+    await cycles(leakless, WINDOW, CYCLES - WINDOW)
+    const last = await measure(CYCLES - WINDOW, CYCLES)
+    const rateLastVsFirst = last.cyclesPerSecond / first.cyclesPerSecond
+    const cpuLastVsFirst = last.cpuUsPerCycle / first.cpuUsPerCycle
+    const heapLastVsFirst = last.heapMb / first.heapMb
+    printTable(
+      `ledger: ${CYCLES} create + cleanup cycles in one run context (a tagged and an untagged row each; ${db.driver}, ${db.target.host}:${db.target.port}/${db.target.database})`,
+      [first, last].map((w, i) => ({
+        cycles: `${i === 0 ? 'first' : 'last'} ${WINDOW}`,
+        'cycles/s': w.cyclesPerSecond,
+        'CPU µs/cycle': w.cpuUsPerCycle,
+        'heap MB': w.heapMb,
+        'ledger entries': w.ledgerEntries,
+      })),
+    )
+    const result = writeResult(
+      'ledger',
+      { first: { ...first }, last: { ...last } },
+      { rateLastVsFirst, cpuLastVsFirst, heapLastVsFirst },
+      // Heap after a full GC is steady where rates follow the machine's load: the target is on it.
+      { heapLastVsFirst: '<= 1.3' },
+      cpus().length,
+    )
+    console.log(
+      `\nratios.rateLastVsFirst = ${rateLastVsFirst.toFixed(3)} (reported), ratios.cpuLastVsFirst = ${cpuLastVsFirst.toFixed(3)} (reported), ratios.heapLastVsFirst = ${heapLastVsFirst.toFixed(3)} (target <= 1.3), ledger entries after ${CYCLES} cycles: ${last.ledgerEntries}: ${result.pass ? 'pass' : 'FAIL'}`,
+    )
+    return result.pass
+  } finally {
+    await leakless?.close().catch(() => {})
+    await db.execute(`drop schema if exists ${schema} cascade`)
+    await db.close()
+  }
+}
