@@ -124,6 +124,8 @@ describe('no collateral damage under concurrency', () => {
         `${results.reduce((n, r) => n + r.errors.length, 0)} errors reaching a test; ` +
         `tests/s per worker: ${results.map((r) => r.testsPerSecond.toFixed(0)).join(' ')}`,
     )
+    // The foreign rows: all there, byte for byte.
+    expect(await foreignChecksum(db, rows, activityIds)).toEqual(before)
     for (const r of results) {
       expect(r.errors, r.prefix).toEqual([])
       expect(r.tests).toBe(TESTS)
@@ -132,19 +134,16 @@ describe('no collateral damage under concurrency', () => {
     }
     expect(results.map((r) => r.prefix).sort()).toEqual([...prefixes].sort())
 
-    // The foreign rows: all there, byte for byte.
-    expect(await foreignChecksum(db, rows, activityIds)).toEqual(before)
     // Nothing of the run's workers left, in any column that could hold it; the registry forgot the run.
-    const [left] = await db
-      .execute<{ n: number }>(
-        `select (select count(*) from users where starts_with(id, p) or starts_with(email, p))
+    const perPrefix = await db.execute<{ n: number }>(
+      `select (select count(*) from users where starts_with(id, p) or starts_with(email, p))
         + (select count(*) from sessions where starts_with(id, p) or starts_with(user_id, p))
         + (select count(*) from bookings where starts_with(id, p) or starts_with(parent_id, p) or starts_with(instructor_id, p))
         + (select count(*) from activity where starts_with(user_id, p)) as n
       from unnest($1::text[]) as p`,
-        [prefixes],
-      )
-      .then((r) => [r.reduce((n, row) => n + Number(row.n), 0)])
+      [prefixes],
+    )
+    const left = perPrefix.reduce((n, row) => n + Number(row.n), 0)
     expect(left).toBe(0)
     expect(await readRuns(db, runTag)).toEqual([])
   })
