@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -45,6 +45,7 @@ describe('ids across processes', () => {
   it('never repeat across 16 processes on one LEAKLESS_RUN: shared worker indexes, restarts, pid clashes, a module loaded twice', async () => {
     const started = performance.now()
     const dir = memoryTempDir('leakless-multi-')
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
     // The child and the package, each bundled into one file (as dist/ is): fast to start, and the
     // package can be imported a second time under another URL.
     const built = await bundle(
@@ -133,6 +134,5 @@ describe('ids across processes', () => {
     // pid 4242 hold five different claims, and so do the two starts of worker 8 with one pid.
     expect([...claims.get('w5p4242')!].sort()).toEqual([0, 1, 2, 3, 4])
     expect([...claims.get('w8p4343')!].sort()).toEqual([0, 1])
-    rmSync(dir, { recursive: true, force: true })
   })
 })
