@@ -17,6 +17,7 @@ export type LeaklessErrorCode =
   | 'CONFIG_NOT_FOUND'
   | 'CONFIG_LOAD_FAILED'
   | 'CONFIG_INVALID'
+  | 'UNKNOWN_SCHEMA'
   | 'GLOBAL_SETUP_MISSING'
   // database connection (ConnectionError)
   | 'DB_UNREACHABLE'
@@ -34,6 +35,7 @@ export type LeaklessErrorCode =
   | 'UNKNOWN_TRAIT'
   | 'FACTORY_NOT_BOUND'
   | 'INVALID_COUNT'
+  | 'LIST_TOO_LARGE'
   | 'INSERT_UNIQUE_VIOLATION'
   | 'INSERT_FOREIGN_KEY_VIOLATION'
   | 'INSERT_NOT_NULL_VIOLATION'
