@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { describeValue } from '../describe-value.js'
 import { ConfigError } from '../errors.js'
 import { parseDuration } from './duration.js'
 import type { LeaklessConfig } from './define-config.js'
@@ -141,7 +142,7 @@ export function checkConfig(value: unknown, file: string | null): LeaklessConfig
     if (expected !== null) {
       throw new ConfigError(
         'CONFIG_INVALID',
-        `Option "${key}" in ${where} is ${JSON.stringify(item)}; expected ${expected}.`,
+        `Option "${key}" in ${where} is ${describeValue(item)}; expected ${expected}.`,
         { details: { file, key } },
       )
     }

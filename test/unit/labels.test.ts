@@ -19,6 +19,12 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined
 }
 
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {})
+  revoke()
+  return proxy
+}
+
 describe('labels', () => {
   it('fold case, accents and separators to [a-z0-9]', () => {
     expect(normaliseLabel('Parent')).toBe('parent')
@@ -82,7 +88,7 @@ describe('labels', () => {
       10n,
       circular,
       () => 'label',
-      Proxy.revocable({}, {}).proxy,
+      revokedProxy(),
     ]
     const t = createRunSync({ stateDir, env: {}, runTag: createRunTag() }).scope('odd labels')
     for (const value of odd) {
