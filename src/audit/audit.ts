@@ -143,7 +143,7 @@ function resolvePrefix(options: AuditOptions): string {
   const { prefix, runTag } = options
   if (prefix !== undefined) {
     assertOwnedPrefix(prefix)
-    if (runTag !== undefined && !prefix.startsWith(`${runTag}-`)) {
+    if (runTag !== undefined && (typeof runTag !== 'string' || !prefix.startsWith(`${runTag}-`))) {
       throw new InputError(
         'PREFIX_INVALID',
         `audit() got prefix ${describeValue(prefix)} and runTag ${describeValue(runTag)}, which disagree. Pass one of them.`,

@@ -91,7 +91,15 @@ function resolvePaths(config: LeaklessConfig, base: string): LeaklessConfig {
 
 const KEYS: Record<keyof LeaklessConfig, (value: unknown) => string | null> = {
   databaseUrl: (v) => (typeof v === 'string' && /^postgres(ql)?:\/\//.test(v) ? null : 'a postgres:// URL'),
-  embedded: (v) => (v === false || isRecord(v) ? null : 'false or { dataDir?, database? }'),
+  embedded: (v) =>
+    v === false ||
+    (isRecord(v) &&
+      Object.keys(v).every((k) => k === 'dataDir' || k === 'database' || k === 'onLog') &&
+      (v.dataDir === undefined || (typeof v.dataDir === 'string' && v.dataDir !== '')) &&
+      (v.database === undefined || (typeof v.database === 'string' && v.database !== '')) &&
+      (v.onLog === undefined || typeof v.onLog === 'function'))
+      ? null
+      : "false or { dataDir?: 'folder', database?: 'name', onLog?: (line) => void }",
   migrations: (v) => (typeof v === 'string' && v !== '' ? null : 'a folder path'),
   emailDomain: (v) => (typeof v === 'string' && v !== '' ? null : "a domain such as 'example.test'"),
   tagColumns: (v) => (isRecord(v) && Object.values(v).every(isStringArray) ? null : "{ 'public.users': ['email'] }"),
@@ -130,7 +138,8 @@ export function checkConfig(value: unknown, file: string | null): LeaklessConfig
   }
   for (const [key, item] of Object.entries(value)) {
     if (item === undefined) continue
-    const check = KEYS[key as keyof LeaklessConfig]
+    // Own keys only: "__proto__" or "toString" must not find Object.prototype's.
+    const check = Object.hasOwn(KEYS, key) ? KEYS[key as keyof LeaklessConfig] : undefined
     if (check === undefined) {
       throw new ConfigError(
         'CONFIG_INVALID',

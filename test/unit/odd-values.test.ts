@@ -92,6 +92,9 @@ describe('API options that cannot become a string', () => {
       expect(await codeOf(() => sweep({ db: noDatabase, now: v }))).toBe('OPTION_INVALID')
       expect(await codeOf(() => audit({ db: noDatabase, prefix: v }))).toBe('PREFIX_INVALID')
       expect(await codeOf(() => audit({ db: noDatabase, runTag: v }))).toBe('PREFIX_INVALID')
+      expect(await codeOf(() => audit({ db: noDatabase, prefix: `${createRunTag()}-`, runTag: v }))).toBe(
+        'PREFIX_INVALID',
+      )
     }
     // sweep's shard and schemas were not checked at all: a string became a list of one-letter schemas
     expect(await codeOf(() => sweep({ db: noDatabase, schemas: 'public' as never }))).toBe('OPTION_INVALID')
