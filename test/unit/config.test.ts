@@ -91,6 +91,7 @@ describe('leakless.config.ts', () => {
     )
     expect(() => checkConfig([], null)).toThrow(/does not export a configuration object/)
     // found by test/reliability/bad-input.test.ts: TypeErrors instead of CONFIG_INVALID
+    expect(() => checkConfig({ schemas: ['public', ''] }, null)).toThrow(/Option "schemas" .*expected \['public'\]/)
     for (const key of ['__proto__', 'toString', 'constructor']) {
       const config = JSON.parse(`{ "${key}": 1 }`) as object
       expect(() => checkConfig(config, null), key).toThrow(new RegExp(`Unknown option "${key}"`))
