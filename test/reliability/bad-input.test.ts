@@ -1,8 +1,8 @@
 /**
  * Bad input, fuzzed (fast-check): ids, labels, config, factory overrides, LEAKLESS_RUN and the other
- * variables a run reads, sweep and audit options, and the CLI's command line. Two invariants everywhere:
- * never an error without a LeaklessError code (the CLI: exit 2 with one line), and never a prefix that
- * could match foreign rows (every prefix passes assertOwnedPrefix and ends at a field boundary).
+ * variables a run reads, sweep and audit options (the command line: bad-input-cli.test.ts). Two
+ * invariants everywhere: never an error without a LeaklessError code, and never a prefix that could
+ * match foreign rows (every prefix passes assertOwnedPrefix and ends at a field boundary).
  * No database: options are checked before one is used, and a database that fails every call proves it.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -10,20 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseCommandLine } from '../../src/cli/command-line.js'
-import { CliExit } from '../../src/cli/exit.js'
-import { buildProgram, runCli } from '../../src/cli/program.js'
 import { checkConfig, formatDuration, loadConfig, parseDuration } from '../../src/config/index.js'
 import type { Database } from '../../src/db/index.js'
-import {
-  encodeProcessField,
-  encodeRunTagTime,
-  encodeScope,
-  encodeSeq,
-  RUN_TAG_LENGTH,
-  RUN_TAG_PATTERN,
-  type ProcessFields,
-} from '../../src/ids/id-format.js'
+import { encodeProcessField, encodeRunTagTime, encodeScope, RUN_TAG_PATTERN } from '../../src/ids/id-format.js'
 import { createRunSync } from '../../src/run/index.js'
 import {
   assertOwnedPrefix,
@@ -32,12 +21,24 @@ import {
   decodeId,
   defineFactory,
   isLeaklessError,
-  likePrefix,
   MAX_LIST_SIZE,
   sweep,
-  type DecodedId,
 } from '../../src/index.js'
 import * as schema from '../../factories/schema.js'
+import {
+  anyText,
+  configArb,
+  EARLIEST,
+  expectOwnedPrefix,
+  expectSoundDecode,
+  idArb,
+  nearMiss,
+  oddValue,
+  outcome,
+  processArb,
+  runTagArb,
+  settled,
+} from './fixtures/bad-input.js'
 
 const stateDir = mkdtempSync(join(tmpdir(), 'leakless-bad-input-'))
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }))
@@ -45,127 +46,6 @@ afterAll(() => rmSync(stateDir, { recursive: true, force: true }))
 let nextPid = 1_000_000
 const pid = () => nextPid++
 
-// ---------------------------------------------------------------------------------------------------
-// Invariants
-
-/** Runs `fn`: its result, or the code of the LeaklessError it threw; any other error fails the test. */
-function outcome<T>(fn: () => T): { ok: true; value: T } | { ok: false; code: string } {
-  try {
-    return { ok: true, value: fn() }
-  } catch (error) {
-    if (!isLeaklessError(error)) throw new Error(`not a LeaklessError: ${String(error)}`, { cause: error })
-    expect(error.message.length).toBeGreaterThan(20)
-    return { ok: false, code: error.code }
-  }
-}
-
-async function settled<T>(fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; code: string }> {
-  try {
-    return { ok: true, value: await fn() }
-  } catch (error) {
-    if (!isLeaklessError(error)) throw new Error(`not a LeaklessError: ${String(error)}`, { cause: error })
-    return { ok: false, code: error.code }
-  }
-}
-
-/** A prefix that can only match rows of its owner: a full run tag, then fields, ending at a "-". */
-function expectOwnedPrefix(prefix: string): void {
-  expect(assertOwnedPrefix(prefix)).toBe(prefix)
-  expect(prefix.length).toBeGreaterThan(RUN_TAG_LENGTH)
-  expect(prefix.endsWith('-')).toBe(true)
-  expect(likePrefix(prefix)).toBe(`${prefix}%`) // no LIKE wildcard to escape
-}
-
-/** The id a decoded id's fields encode to: what `decodeId` read must be what was written. */
-function reencode(d: DecodedId): string {
-  const field = encodeProcessField({ shard: d.shard, worker: d.worker, pid: d.pid, reuse: d.reuse, nonce: d.nonce })
-  return `${d.runTag}-${field}-${encodeScope(d.scope)}-${encodeSeq(d.seq)}`
-}
-
-function expectSoundDecode(value: string, d: DecodedId): void {
-  expect(value.startsWith(d.id)).toBe(true)
-  expect(reencode(d)).toBe(d.id)
-  expect(/[0-9a-z]/.test(value.charAt(d.id.length))).toBe(false) // the id ends at a boundary
-  for (const prefix of [d.runPrefix, d.processPrefix, d.scopePrefix]) expectOwnedPrefix(prefix)
-  expect(d.processPrefix.startsWith(d.runPrefix) && d.scopePrefix.startsWith(d.processPrefix)).toBe(true)
-  expect(d.id.startsWith(d.scopePrefix)).toBe(true)
-  expect(decodeId(d.id)).toEqual(d)
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Generators
-
-const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
-const base36 = (length: number) => fc.string({ unit: fc.constantFrom(...BASE36), minLength: length, maxLength: length })
-const EARLIEST = Date.UTC(2020, 0, 1)
-
-/** Values that break String(), `${}`, JSON.stringify or a RegExp test, and every other kind of value. */
-const circular: Record<string, unknown> = {}
-circular.self = circular
-const oddValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.anything({
-    withBigInt: true,
-    withBoxedValues: true,
-    withDate: true,
-    withMap: true,
-    withSet: true,
-    withNullPrototype: true,
-    withSparseArray: true,
-    withTypedArray: true,
-    withUnicodeString: true,
-  }),
-  fc.constantFrom<unknown>(Symbol('odd'), circular, Object.create(null), () => 'label', {
-    toString() {
-      throw new Error('no string')
-    },
-    toJSON() {
-      throw new Error('no JSON')
-    },
-  }),
-)
-const text = fc.string({ unit: 'binary', maxLength: 40 })
-const anyText = fc.oneof(text, fc.string({ maxLength: 40 }), fc.constantFrom('', ' ', '\u0000', '%', '_', '\\', '-'))
-
-const processArb: fc.Arbitrary<ProcessFields> = fc.record({
-  shard: fc.option(fc.integer({ min: 0, max: 9_999_999_999 }), { nil: null }),
-  worker: fc.integer({ min: 0, max: 9_999_999_999 }),
-  pid: fc.integer({ min: 0, max: 9_999_999_999 }),
-  reuse: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 999_999 })),
-  nonce: base36(6),
-})
-const runTagArb = fc
-  .tuple(fc.integer({ min: EARLIEST, max: 36 ** 8 - 1 }), base36(6))
-  .map(([time, random]) => encodeRunTagTime(time) + random)
-/** A well-formed id and the fields it was made from. */
-const idArb = fc
-  .record({
-    runTag: runTagArb,
-    process: processArb,
-    scope: fc.integer({ min: 0, max: 36 ** 10 - 1 }),
-    seq: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
-  })
-  .map((f) => ({
-    ...f,
-    id: `${f.runTag}-${encodeProcessField(f.process)}-${encodeScope(f.scope)}-${encodeSeq(f.seq)}`,
-  }))
-
-/** A string close to a well-formed one: one character inserted, deleted, replaced or upper-cased, or cut. */
-const nearMiss = (valid: fc.Arbitrary<string>) =>
-  fc
-    .tuple(
-      valid,
-      fc.nat(),
-      fc.constantFrom('insert', 'delete', 'replace', 'upper', 'cut'),
-      fc.string({ minLength: 1, maxLength: 1 }),
-    )
-    .map(([value, n, how, char]) => {
-      const i = n % (value.length + 1)
-      if (how === 'insert') return value.slice(0, i) + char + value.slice(i)
-      if (how === 'delete') return value.slice(0, i) + value.slice(i + 1)
-      if (how === 'replace') return value.slice(0, i) + char + value.slice(i + 1)
-      if (how === 'upper') return value.slice(0, i) + value.charAt(i).toUpperCase() + value.slice(i + 1)
-      return value.slice(0, i)
-    })
 const SUFFIXES = ['', '.parent@example.test', '-', '.', '0', 'a', '@x.test', '-10', '_', '%']
 
 // ---------------------------------------------------------------------------------------------------
@@ -304,54 +184,6 @@ describe('bad input (fuzzed)', () => {
   })
 
   describe('config', () => {
-    const KEYS = [
-      'databaseUrl',
-      'embedded',
-      'migrations',
-      'emailDomain',
-      'tagColumns',
-      'nullableDependents',
-      'schemas',
-      'onLeak',
-      'sweep',
-      'allow',
-    ]
-    const shaped = fc.oneof(
-      oddValue,
-      fc.dictionary(fc.constantFrom(...KEYS, 'bogus', '__proto__'), oddValue, { maxKeys: 4 }),
-      fc.record(
-        {
-          databaseUrl: fc.oneof(fc.constant('postgres://u@h/db_test'), anyText),
-          embedded: fc.oneof(
-            fc.constant(false),
-            fc.record({ dataDir: oddValue, database: oddValue }, { requiredKeys: [] }),
-            oddValue,
-          ),
-          migrations: fc.oneof(fc.constant('./drizzle'), anyText),
-          emailDomain: fc.oneof(fc.constant('school.test'), anyText),
-          tagColumns: fc.oneof(fc.dictionary(anyText, fc.array(anyText)), oddValue),
-          nullableDependents: fc.oneof(
-            fc.dictionary(anyText, fc.constantFrom('fail', 'detach', 'delete', 'x')),
-            oddValue,
-          ),
-          schemas: fc.oneof(fc.array(anyText), oddValue),
-          onLeak: fc.oneof(fc.constantFrom('fail', 'warn'), oddValue),
-          sweep: fc.oneof(
-            fc.constant(false),
-            fc.record({ olderThan: fc.oneof(anyText, fc.constantFrom('1h', '0', '-1h')) }),
-            oddValue,
-          ),
-          allow: fc.oneof(
-            fc.record(
-              { production: oddValue, remote: fc.boolean(), databases: fc.array(anyText) },
-              { requiredKeys: [] },
-            ),
-            oddValue,
-          ),
-        },
-        { requiredKeys: [] },
-      ),
-    )
     let cwd = ''
     beforeAll(() => {
       cwd = mkdtempSync(join(tmpdir(), 'leakless-bad-config-'))
@@ -362,7 +194,7 @@ describe('bad input (fuzzed)', () => {
 
     it('checkConfig and loadConfig({ overrides }): a configuration, or CONFIG_INVALID', async () => {
       await fc.assert(
-        fc.asyncProperty(shaped, async (value) => {
+        fc.asyncProperty(configArb, async (value) => {
           const checked = outcome(() => checkConfig(value, null))
           if (checked.ok) expect(checked.value).toBe(value)
           else expect(checked.code).toBe('CONFIG_INVALID')
@@ -569,134 +401,6 @@ describe('bad input (fuzzed)', () => {
           }
         }),
         { numRuns: 2000 },
-      )
-    })
-  })
-
-  describe('the command line', () => {
-    const TAG = createRunTag()
-    const word = fc.oneof(
-      fc.constantFrom(
-        'decode',
-        'audit',
-        'sweep',
-        'registry',
-        'db',
-        'start',
-        'stop',
-        'url',
-        'serve',
-        '--json',
-        '--deep',
-        '--dry-run',
-        '--scan',
-        '--drop',
-        '--run',
-        '--prefix',
-        '--schema',
-        '--config',
-        '--older-than',
-        '--data-dir',
-        '--help',
-        '-h',
-        '--version',
-        '-v',
-        '--',
-        '-',
-        '-1h',
-        '-x',
-        '--no-dry-run',
-        '--dry-run=true',
-        '--dry-run=',
-        '--older-than=-1h',
-        '--run=',
-        '1h',
-        '0',
-        '2d',
-        '-2h',
-        '007',
-        '1e3',
-        TAG,
-        `${TAG}-`,
-        `${TAG}-w1p2x000000-`,
-        'public',
-        '',
-      ),
-      anyText,
-      fc
-        .tuple(
-          fc.constantFrom('--run', '--older-than', '--schema', '--prefix', '--json', '--dry-run', '--data-dir'),
-          anyText,
-        )
-        .map(([o, v]) => `${o}=${v}`),
-    )
-    const argv = fc.oneof(
-      fc.array(word, { maxLength: 7 }),
-      fc
-        .tuple(fc.constantFrom('decode', 'audit', 'sweep', 'registry', 'db'), fc.array(word, { maxLength: 6 }))
-        .map(([c, rest]) => [c, ...rest]),
-    )
-    const program = buildProgram()
-
-    it('is a checked command, help or version when asked, or exit 2 with one line — never another error', async () => {
-      await fc.assert(
-        fc.asyncProperty(argv, async (args) => {
-          const beforeTerminator = args.includes('--') ? args.slice(0, args.indexOf('--')) : args
-          let line
-          try {
-            line = parseCommandLine(program, args)
-          } catch (error) {
-            if (!(error instanceof CliExit)) throw error
-            expect(error.code).toBe(2)
-            expect(error.message).toMatch(/^\S[^\n]*$/)
-            // runCli reports it the same way, in-process, on stderr
-            const err: string[] = []
-            const io = { out: () => {}, err: (t: string) => err.push(t), env: {}, stdoutTTY: false, stderrTTY: false }
-            expect(await runCli(['node', 'leakless', ...args], io)).toBe(2)
-            expect(err).toEqual([`leakless: ${error.message}`])
-            return
-          }
-          if (line.kind === 'help') {
-            expect(args.length === 0 || beforeTerminator.includes('--help') || beforeTerminator.includes('-h')).toBe(
-              true,
-            )
-            expect(line.code).toBe(args.length === 0 ? 2 : 0)
-            return
-          }
-          if (line.kind === 'version') {
-            expect(['--version', '-v']).toContain(args[0])
-            return
-          }
-          expect(args[0]).toBe(line.command)
-          const { values } = line
-          for (const [name, value] of Object.entries(values)) {
-            if (value === true) expect(beforeTerminator).toContain(`--${name}`)
-            else for (const v of [value].flat()) expect(v).not.toBe('')
-          }
-          // a dry run asked for is a dry run, or refused: never a real sweep
-          if (
-            line.command === 'sweep' &&
-            beforeTerminator.some((a) => a === '--dry-run' || a.startsWith('--dry-run='))
-          ) {
-            expect(values['dry-run']).toBe(true)
-          }
-          if (values['older-than'] !== undefined) expect(parseDuration(values['older-than'] as string)).not.toBeNull()
-          if (values.run !== undefined) expect(values.run).toMatch(RUN_TAG_PATTERN)
-          if (values.prefix !== undefined) expectOwnedPrefix(values.prefix as string)
-          if (line.command === 'db') expect(['start', 'stop', 'url', 'serve']).toContain(line.args[0])
-          if (line.command === 'decode') {
-            const out: string[] = []
-            const io = {
-              out: (t: string) => out.push(t),
-              err: (t: string) => out.push(t),
-              env: {},
-              stdoutTTY: false,
-              stderrTTY: false,
-            }
-            expect([0, 1]).toContain(await runCli(['node', 'leakless', ...args], io))
-          }
-        }),
-        { numRuns: 5000 },
       )
     })
   })
