@@ -18,6 +18,7 @@ export type LeaklessErrorCode =
   | 'CONFIG_LOAD_FAILED'
   | 'CONFIG_INVALID'
   | 'TABLE_KEY_INVALID'
+  | 'UNKNOWN_SCHEMA'
   | 'GLOBAL_SETUP_MISSING'
   // database connection (ConnectionError)
   | 'DB_UNREACHABLE'
@@ -37,6 +38,7 @@ export type LeaklessErrorCode =
   | 'UNKNOWN_TRAIT'
   | 'FACTORY_NOT_BOUND'
   | 'INVALID_COUNT'
+  | 'LIST_TOO_LARGE'
   | 'INSERT_UNIQUE_VIOLATION'
   | 'INSERT_FOREIGN_KEY_VIOLATION'
   | 'INSERT_NOT_NULL_VIOLATION'

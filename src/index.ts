@@ -47,7 +47,7 @@ export type {
   EmbeddedServer,
   EnsureSchemaOptions,
 } from './db/index.js'
-export { BoundFactory, defineFactory, Factory } from './factory/index.js'
+export { BoundFactory, defineFactory, Factory, MAX_LIST_SIZE } from './factory/index.js'
 export { defineConfig, loadConfig } from './config/index.js'
 export type { LeaklessConfig, LoadConfigOptions, OnLeak, ResolvedConfig } from './config/index.js'
 export type {

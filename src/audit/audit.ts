@@ -1,6 +1,7 @@
 import { tagColumnsOf } from '../cleanup/execute.js'
 import { cachedSchema } from '../db/introspect.js'
 import type { ForeignKey, SchemaGraph } from '../db/schema-graph.js'
+import { describeValue } from '../describe-value.js'
 import { ConfigError, InputError } from '../errors.js'
 import { decodeId } from '../ids/decode.js'
 import { RUN_TAG_LENGTH, RUN_TAG_PATTERN, SCOPE_PREFIX_PATTERN } from '../ids/id-format.js'
@@ -143,10 +144,10 @@ function resolvePrefix(options: AuditOptions): string {
   const { prefix, runTag } = options
   if (prefix !== undefined) {
     assertOwnedPrefix(prefix)
-    if (runTag !== undefined && !prefix.startsWith(`${runTag}-`)) {
+    if (runTag !== undefined && (typeof runTag !== 'string' || !prefix.startsWith(`${runTag}-`))) {
       throw new InputError(
         'PREFIX_INVALID',
-        `audit() got prefix ${JSON.stringify(prefix)} and runTag ${JSON.stringify(runTag)}, which disagree. Pass one of them.`,
+        `audit() got prefix ${describeValue(prefix)} and runTag ${describeValue(runTag)}, which disagree. Pass one of them.`,
         { details: { prefix, runTag } },
       )
     }
@@ -156,7 +157,7 @@ function resolvePrefix(options: AuditOptions): string {
     if (typeof runTag !== 'string' || !RUN_TAG_PATTERN.test(runTag)) {
       throw new InputError(
         'PREFIX_INVALID',
-        `Refusing run tag ${JSON.stringify(runTag)}: a run tag is 14 base36 characters (run.runTag, LEAKLESS_RUN, or decodeId(value).runTag).`,
+        `Refusing run tag ${describeValue(runTag)}: a run tag is 14 base36 characters (run.runTag, LEAKLESS_RUN, or decodeId(value).runTag).`,
         { details: { runTag } },
       )
     }

@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value.js'
 import { CleanupError, InputError, isLeaklessError } from '../errors.js'
 import { sqlStateOf } from '../driver-error.js'
 import { describeBlockers, tableLockHolders } from './blockers.js'
@@ -87,7 +88,7 @@ function checkOptions(options: SweepOptions): number {
   if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) {
     throw new InputError(
       'OPTION_INVALID',
-      `sweep(): olderThanMs must be a number of milliseconds >= 0, got ${String(olderThanMs)}. Pass e.g. 3_600_000 for one hour, or 0 for any age.`,
+      `sweep(): olderThanMs must be a number of milliseconds >= 0, got ${describeValue(olderThanMs)}. Pass e.g. 3_600_000 for one hour, or 0 for any age.`,
       { details: { olderThanMs } },
     )
   }
@@ -98,10 +99,33 @@ function checkOptions(options: SweepOptions): number {
     if (tag !== undefined && (typeof tag !== 'string' || !RUN_TAG_PATTERN.test(tag))) {
       throw new InputError(
         'RUN_TAG_INVALID',
-        `sweep(): ${name} must be a run tag (14 characters [0-9a-z], as LEAKLESS_RUN or \`leakless decode\` show), got ${JSON.stringify(tag)}.`,
+        `sweep(): ${name} must be a run tag (14 characters [0-9a-z], as LEAKLESS_RUN or \`leakless decode\` show), got ${describeValue(tag)}.`,
         { details: { [name]: tag } },
       )
     }
+  }
+  const { shard, schemas, now } = options
+  if (shard !== undefined && shard !== null && !(Number.isSafeInteger(shard) && shard >= 1)) {
+    throw new InputError(
+      'OPTION_INVALID',
+      `sweep(): shard must be a shard number >= 1, or null for processes without a shard, got ${describeValue(shard)}.`,
+      { details: { shard } },
+    )
+  }
+  if (
+    schemas !== undefined &&
+    !(Array.isArray(schemas) && schemas.length > 0 && schemas.every((s) => typeof s === 'string' && s !== ''))
+  ) {
+    throw new InputError(
+      'OPTION_INVALID',
+      `sweep(): schemas must be a non-empty array of schema names, e.g. ['public'], got ${describeValue(schemas)}.`,
+      { details: { schemas } },
+    )
+  }
+  if (now !== undefined && !(now instanceof Date && !Number.isNaN(now.getTime()))) {
+    throw new InputError('OPTION_INVALID', `sweep(): now must be a valid Date, got ${describeValue(now)}.`, {
+      details: { now },
+    })
   }
   return olderThanMs
 }

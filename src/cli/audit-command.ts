@@ -1,7 +1,8 @@
 import { audit, auditToJson, formatAuditReport } from '../audit/index.js'
-import { openConfigured, schemasOf } from './config.js'
+import { openConfigured } from './config.js'
 import { CliExit, EXIT } from './exit.js'
 import { useColor, type CliIo } from './io.js'
+import { checkedSchemas } from './schemas.js'
 
 export interface AuditFlags {
   run?: string
@@ -24,12 +25,13 @@ export async function auditCommand(flags: AuditFlags, io: CliIo): Promise<number
   }
   const { config, db } = await openConfigured(io, flags.config)
   try {
+    const schemas = await checkedSchemas(db, flags, config)
     const report = await audit({
       db,
       ...(prefix === undefined ? {} : { prefix }),
       ...(runTag === undefined ? {} : { runTag }),
       deep: flags.deep === true,
-      ...schemasOf(flags, config),
+      ...schemas,
       ...(config.tagColumns ? { tagColumns: config.tagColumns } : {}),
     })
     io.out(

@@ -13,9 +13,3 @@ export async function openConfigured(
   const db = await connect({ ...connectOptionsOf(config), env: io.env })
   return { config, db }
 }
-
-/** Schemas from `--schema`, else the configuration's. */
-export function schemasOf(flags: { schemas?: string[] }, config: ResolvedConfig): { schemas?: string[] } {
-  const schemas = flags.schemas && flags.schemas.length > 0 ? flags.schemas : config.schemas
-  return schemas ? { schemas } : {}
-}

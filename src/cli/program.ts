@@ -1,29 +1,23 @@
 import { cac, type CAC } from 'cac'
-import { optionValue, optionValues } from './argv.js'
 import { auditCommand } from './audit-command.js'
+import { parseCommandLine, type CommandLine } from './command-line.js'
 import { dbCommand } from './db-command.js'
 import { decodeCommand } from './decode-command.js'
 import { DURATION_FORMS } from './duration.js'
-import { CliExit, errorMessage, EXIT } from './exit.js'
+import { errorMessage, CliExit, EXIT } from './exit.js'
 import type { CliIo } from './io.js'
 import { packageVersion } from './package-version.js'
 import { registryCommand } from './registry-command.js'
 import { sweepCommand } from './sweep-command.js'
 
-type Flags = Record<string, unknown>
-
-/** The `leakless` command line: builds the commands and runs the one `argv` names; resolves its exit code. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = argv.slice(2)
-  // cac turns numeric-looking option values into numbers: read string options as typed.
-  const text = (name: string) => optionValue(args, name)
+/** The commands and their options, for the help texts and for {@link parseCommandLine}; no actions. */
+export function buildProgram(): CAC {
   const cli = cac('leakless')
 
   cli
     .command('decode <value>', 'Show who made an id or a value that starts with one (an e-mail)')
     .option('--json', 'Print one JSON object')
     .example('  $ leakless decode mi8d0k2wq3z9xa-w3p4242xk3z9a1-1-10.parent@example.test')
-    .action((value: unknown, flags: Flags) => decodeCommand(String(value), { json: flags.json === true }, io))
 
   cli
     .command('audit', 'Find rows a run left behind (exit 0 clean, 1 leaks, 2 error)')
@@ -34,19 +28,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--schema <schema>', 'Schema to audit; repeat for several (default: public)')
     .option('--config <file>', 'Config file (default: LEAKLESS_CONFIG, else leakless.config.ts found from here up)')
     .example('  $ leakless audit --run mi8d0k2wq3z9xa')
-    .action((flags: Flags) =>
-      auditCommand(
-        {
-          run: text('run'),
-          prefix: text('prefix'),
-          deep: flags.deep === true,
-          json: flags.json === true,
-          schemas: optionValues(args, 'schema'),
-          config: text('config'),
-        },
-        io,
-      ),
-    )
 
   cli
     .command('sweep', 'Delete what dead runs left behind (runs without a live lease, older than --older-than)')
@@ -58,20 +39,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--schema <schema>', 'Schema to sweep; repeat for several (default: public)')
     .option('--config <file>', 'Config file (default: LEAKLESS_CONFIG, else leakless.config.ts found from here up)')
     .example('  $ leakless sweep --older-than 2d --dry-run')
-    .action((flags: Flags) =>
-      sweepCommand(
-        {
-          olderThan: text('older-than'),
-          run: text('run'),
-          dryRun: flags.dryRun === true,
-          scan: flags.scan === true,
-          json: flags.json === true,
-          schemas: optionValues(args, 'schema'),
-          config: text('config'),
-        },
-        io,
-      ),
-    )
 
   cli
     .command('registry', 'Show the run registry in the database (runs, processes, tag columns, journaled keys)')
@@ -80,12 +47,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--drop', 'Drop the registry (refused while a run holds its lease)')
     .option('--config <file>', 'Config file (default: LEAKLESS_CONFIG, else leakless.config.ts found from here up)')
     .example('  $ leakless registry --run mi8d0k2wq3z9xa')
-    .action((flags: Flags) =>
-      registryCommand(
-        { run: text('run'), json: flags.json === true, drop: flags.drop === true, config: text('config') },
-        io,
-      ),
-    )
 
   cli
     .command('db <action>', 'The embedded PostgreSQL: start (prints its URL), stop, url')
@@ -93,33 +54,72 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--data-dir <dir>', 'Data directory (default: LEAKLESS_PG_DIR, else one per user and working directory)')
     .example('  $ export DATABASE_URL=$(leakless db start)')
     .example('  $ leakless db stop')
-    .action((action: unknown, _flags: Flags) => dbCommand(String(action), { dataDir: text('data-dir') }, io))
 
   cli.help()
   cli.version(packageVersion())
+  return cli
+}
 
+/** The `leakless` command line: checks `argv`, then runs the command it names; resolves its exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram()
   try {
-    const { options } = cli.parse([...argv], { run: false })
-    if (options.help === true || options.version === true) return EXIT.ok // cac printed them
-    if (cli.matchedCommand === undefined) return unmatched(cli, io)
-    return (await cli.runMatchedCommand()) as number
+    const line = parseCommandLine(program, argv.slice(2))
+    switch (line.kind) {
+      case 'help':
+        // cac prints the help of the command a command line names.
+        program.parse(['node', 'leakless', ...(line.command === null ? [] : [line.command]), '--help'], { run: false })
+        return line.code
+      case 'version':
+        program.outputVersion()
+        return EXIT.ok
+      case 'command':
+        return await runCommand(line, io)
+    }
   } catch (error) {
-    // cac's own errors: unknown option, missing argument or value.
-    const message = errorMessage(error).replace(/^CACError: /, '')
-    const usage = (error as Error).name === 'CACError'
-    const command = cli.matchedCommandName === undefined ? '' : ` ${cli.matchedCommandName}`
-    const hint = usage ? `${/[.!?]$/.test(message) ? '' : '.'} Run \`leakless${command} --help\`.` : ''
-    io.err(`leakless: ${message}${hint}`)
+    io.err(`leakless: ${errorMessage(error)}`)
     return error instanceof CliExit ? error.code : EXIT.error
   }
 }
 
-function unmatched(cli: CAC, io: CliIo): number {
-  const [name] = cli.args
-  if (name === undefined) {
-    cli.outputHelp()
-    return EXIT.error
+function runCommand(
+  { command, args, values }: Extract<CommandLine, { kind: 'command' }>,
+  io: CliIo,
+): Promise<number> | number {
+  const text = (name: string) => values[name] as string | undefined
+  const flag = (name: string) => values[name] === true
+  const schemas = (values.schema as string[] | undefined) ?? []
+  switch (command) {
+    case 'decode':
+      return decodeCommand(args[0]!, { json: flag('json') }, io)
+    case 'audit':
+      return auditCommand(
+        {
+          run: text('run'),
+          prefix: text('prefix'),
+          deep: flag('deep'),
+          json: flag('json'),
+          schemas,
+          config: text('config'),
+        },
+        io,
+      )
+    case 'sweep':
+      return sweepCommand(
+        {
+          olderThan: text('older-than'),
+          run: text('run'),
+          dryRun: flag('dry-run'),
+          scan: flag('scan'),
+          json: flag('json'),
+          schemas,
+          config: text('config'),
+        },
+        io,
+      )
+    case 'registry':
+      return registryCommand({ run: text('run'), json: flag('json'), drop: flag('drop'), config: text('config') }, io)
+    default:
+      return dbCommand(args[0]!, { dataDir: text('data-dir') }, io)
   }
-  io.err(`leakless: unknown command "${name}". Commands: decode, audit, sweep, registry, db. Run \`leakless --help\`.`)
-  return EXIT.error
 }

@@ -1,11 +1,11 @@
 import { isLeaseHeld } from '../cleanup/lease.js'
 import { assertSafeTarget } from '../db/guard.js'
-import { RUN_TAG_PATTERN } from '../ids/id-format.js'
 import { guardOptionsOf } from '../lifecycle/config-options.js'
 import { dropRegistry, readRuns, registryVersion, REGISTRY_SCHEMA, type RegisteredRun } from '../registry/registry.js'
 import { openConfigured } from './config.js'
 import { CliExit, EXIT } from './exit.js'
 import type { CliIo } from './io.js'
+import { runTagOption } from './option-checks.js'
 
 export interface RegistryFlags {
   run?: string
@@ -16,12 +16,7 @@ export interface RegistryFlags {
 
 /** `leakless registry`: what the run registry in the database knows; `--drop` removes it when no run is live. */
 export async function registryCommand(flags: RegistryFlags, io: CliIo): Promise<number> {
-  if (flags.run !== undefined && !RUN_TAG_PATTERN.test(flags.run)) {
-    throw new CliExit(
-      EXIT.error,
-      `--run ${JSON.stringify(flags.run)} is not a run tag: a run tag is 14 base36 characters (LEAKLESS_RUN, or the runTag \`leakless decode\` prints).`,
-    )
-  }
+  if (flags.run !== undefined) runTagOption('run', flags.run)
   const { config, db } = await openConfigured(io, flags.config)
   try {
     const version = await registryVersion(db)

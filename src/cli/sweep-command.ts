@@ -1,10 +1,11 @@
 import { sweep } from '../cleanup/sweep.js'
 import { guardOptionsOf } from '../lifecycle/config-options.js'
-import { openConfigured, schemasOf } from './config.js'
-import { RUN_TAG_PATTERN } from '../ids/id-format.js'
+import { openConfigured } from './config.js'
 import { durationOption } from './duration.js'
-import { CliExit, EXIT } from './exit.js'
+import { EXIT } from './exit.js'
 import type { CliIo } from './io.js'
+import { runTagOption } from './option-checks.js'
+import { checkedSchemas } from './schemas.js'
 import { formatSweepReport, sweepToJson } from './sweep-format.js'
 
 export interface SweepFlags {
@@ -24,12 +25,7 @@ export async function sweepCommand(
   writeProgress = (text: string) => void process.stderr.write(text),
 ): Promise<number> {
   const olderThanMs = durationOption('--older-than', flags.olderThan ?? '1h')
-  if (flags.run !== undefined && !RUN_TAG_PATTERN.test(flags.run)) {
-    throw new CliExit(
-      EXIT.error,
-      `--run ${JSON.stringify(flags.run)} is not a run tag: a run tag is 14 base36 characters (LEAKLESS_RUN, or the runTag \`leakless decode\` prints).`,
-    )
-  }
+  if (flags.run !== undefined) runTagOption('run', flags.run)
   let progressShown = false
   const clearProgress = () => {
     if (progressShown) writeProgress('\r\u001b[2K')
@@ -37,13 +33,14 @@ export async function sweepCommand(
   }
   const { config, db } = await openConfigured(io, flags.config)
   try {
+    const schemas = await checkedSchemas(db, flags, config)
     const report = await sweep({
       db,
       olderThanMs,
       dryRun: flags.dryRun === true,
       scan: flags.scan === true,
       ...(flags.run === undefined ? {} : { runTag: flags.run }),
-      ...schemasOf(flags, config),
+      ...schemas,
       ...(config.tagColumns ? { tagColumns: config.tagColumns } : {}),
       ...(config.nullableDependents ? { nullableDependents: config.nullableDependents } : {}),
       guard: guardOptionsOf(config),

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { describeValue } from '../describe-value.js'
 import { ConfigError } from '../errors.js'
 import { parseDuration } from './duration.js'
 import type { LeaklessConfig } from './define-config.js'
@@ -90,7 +91,15 @@ function resolvePaths(config: LeaklessConfig, base: string): LeaklessConfig {
 
 const KEYS: Record<keyof LeaklessConfig, (value: unknown) => string | null> = {
   databaseUrl: (v) => (typeof v === 'string' && /^postgres(ql)?:\/\//.test(v) ? null : 'a postgres:// URL'),
-  embedded: (v) => (v === false || isRecord(v) ? null : 'false or { dataDir?, database? }'),
+  embedded: (v) =>
+    v === false ||
+    (isRecord(v) &&
+      Object.keys(v).every((k) => k === 'dataDir' || k === 'database' || k === 'onLog') &&
+      (v.dataDir === undefined || (typeof v.dataDir === 'string' && v.dataDir !== '')) &&
+      (v.database === undefined || (typeof v.database === 'string' && v.database !== '')) &&
+      (v.onLog === undefined || typeof v.onLog === 'function'))
+      ? null
+      : "false or { dataDir?: 'folder', database?: 'name', onLog?: (line) => void }",
   migrations: (v) => (typeof v === 'string' && v !== '' ? null : 'a folder path'),
   emailDomain: (v) => (typeof v === 'string' && v !== '' ? null : "a domain such as 'example.test'"),
   tagColumns: (v) => (isRecord(v) && Object.values(v).every(isStringArray) ? null : "{ 'public.users': ['email'] }"),
@@ -98,7 +107,7 @@ const KEYS: Record<keyof LeaklessConfig, (value: unknown) => string | null> = {
     isRecord(v) && Object.values(v).every((r) => r === 'fail' || r === 'detach' || r === 'delete')
       ? null
       : "{ 'public.table': 'fail' | 'detach' | 'delete' }",
-  schemas: (v) => (isStringArray(v) && v.length > 0 ? null : "['public']"),
+  schemas: (v) => (isStringArray(v) && v.length > 0 && v.every((s) => s !== '') ? null : "['public']"),
   onLeak: (v) => (v === 'fail' || v === 'warn' ? null : "'fail' or 'warn'"),
   sweep: (v) =>
     v === false ||
@@ -129,7 +138,8 @@ export function checkConfig(value: unknown, file: string | null): LeaklessConfig
   }
   for (const [key, item] of Object.entries(value)) {
     if (item === undefined) continue
-    const check = KEYS[key as keyof LeaklessConfig]
+    // Own keys only: "__proto__" or "toString" must not find Object.prototype's.
+    const check = Object.hasOwn(KEYS, key) ? KEYS[key as keyof LeaklessConfig] : undefined
     if (check === undefined) {
       throw new ConfigError(
         'CONFIG_INVALID',
@@ -141,7 +151,7 @@ export function checkConfig(value: unknown, file: string | null): LeaklessConfig
     if (expected !== null) {
       throw new ConfigError(
         'CONFIG_INVALID',
-        `Option "${key}" in ${where} is ${JSON.stringify(item)}; expected ${expected}.`,
+        `Option "${key}" in ${where} is ${describeValue(item)}; expected ${expected}.`,
         { details: { file, key } },
       )
     }

@@ -12,7 +12,7 @@ import {
 } from './connection-errors.js'
 import {
   createDatabaseHandle,
-  describeValue,
+  describeKind,
   type AnyPgDatabase,
   type Database,
   type DriverClient,
@@ -184,12 +184,12 @@ export function detectDriver(db: unknown): DriverClient {
     if (isPostgresJs(client)) return { driver: 'postgres-js', client }
     if (isPglite(client)) return { driver: 'pglite', client }
   }
-  const kind = is(db, PgDatabase) || hasEntityKind(db) ? `a drizzle ${entityName(db)}` : `a ${describeValue(db)}`
-  const over = client === undefined ? '' : ` over a ${describeValue(client)} client`
+  const kind = is(db, PgDatabase) || hasEntityKind(db) ? `a drizzle ${entityName(db)}` : `a ${describeKind(db)}`
+  const over = client === undefined ? '' : ` over a ${describeKind(client)} client`
   throw new ConnectionError(
     'DB_UNSUPPORTED',
     `connect({ db }) got ${kind}${over}. leakless supports drizzle PostgreSQL databases on postgres.js (drizzle-orm/postgres-js) and PGlite (drizzle-orm/pglite): create the db with one of those, or pass { url } instead.`,
-    { details: { db: kind, client: client === undefined ? null : describeValue(client) } },
+    { details: { db: kind, client: client === undefined ? null : describeKind(client) } },
   )
 }
 
@@ -216,7 +216,7 @@ function hasEntityKind(value: unknown): boolean {
 
 function entityName(value: unknown): string {
   const ctor = (value as { constructor?: Record<symbol, unknown> }).constructor
-  return String(ctor?.[entityKind] ?? describeValue(value))
+  return String(ctor?.[entityKind] ?? describeKind(value))
 }
 
 function targetOfClient(client: Sql): TargetDescription {

@@ -84,7 +84,7 @@ export function rowsOf<T>(result: unknown): T[] {
   }
   throw new ConnectionError(
     'DB_UNSUPPORTED',
-    `leakless cannot read rows from a ${describeValue(result)} query result: expected an array (postgres.js) or { rows } (PGlite).`,
+    `leakless cannot read rows from a ${describeKind(result)} query result: expected an array (postgres.js) or { rows } (PGlite).`,
     { details: { result } },
   )
 }
@@ -214,8 +214,8 @@ function postgresTransaction<T>(client: Sql, fn: (run: RawExecute) => Promise<T>
   return Promise.race([transaction, dropped]).finally(() => clearTimeout(timer))
 }
 
-/** @internal A short description of a value for error messages: its class name or type. */
-export function describeValue(value: unknown): string {
+/** @internal The kind of a value for error messages: its class name or type. */
+export function describeKind(value: unknown): string {
   if (value === null) return 'null'
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`
   if (typeof value !== 'object') return typeof value

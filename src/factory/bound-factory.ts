@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value.js'
 import { ConnectionError, FactoryError } from '../errors.js'
 import { callerLocation, type LedgerEntry } from '../run/ledger.js'
 import type { TestScope } from '../run/test-scope.js'
@@ -15,6 +16,14 @@ import { isRef, makeRef, type Ref, type Referable } from './ref.js'
 import { tableInfo, type TableInfo } from './table-info.js'
 import type { AnyTable, FactoryContext, InsertOf, Overrides, RowOf } from './types.js'
 import { Factory } from './define-factory.js'
+
+/**
+ * The most rows one `buildList` / `createList` call makes. Measured on PostgreSQL 15: 100 000 users take
+ * about 2.5 s and 170 MB of heap, 100 000 bookings (with their 200 000 parent users) 13 s and 390 MB; the
+ * ledger keeps an entry per row until cleanup. Ten times more would approach Node's default heap limit,
+ * so a larger count is refused before any row is built: create bigger data sets in several calls.
+ */
+export const MAX_LIST_SIZE = 100_000
 
 /** Parameters per INSERT stay below PostgreSQL's 65 535 (postgres.js refuses 65 534 and more). */
 const MAX_PARAMS_PER_INSERT = 60_000
@@ -58,7 +67,10 @@ interface Prepared {
 
 function stateOf(factory: Referable): FactoryState {
   if (!(factory instanceof Factory)) {
-    throw new FactoryError('UNKNOWN_COLUMN', `f.ref() takes a factory made by defineFactory(); got ${String(factory)}.`)
+    throw new FactoryError(
+      'UNKNOWN_COLUMN',
+      `f.ref() takes a factory made by defineFactory(); got ${describeValue(factory)}.`,
+    )
   }
   return factory.state
 }
@@ -104,14 +116,31 @@ function checkCount(state: FactoryState, count: number): void {
   if (!Number.isSafeInteger(count) || count < 0) {
     throw new FactoryError(
       'INVALID_COUNT',
-      `Factory "${state.name}": list size ${String(count)} is not a whole number >= 0.`,
+      `Factory "${state.name}": list size ${describeValue(count)} is not a whole number >= 0. Pass a count such as 3.`,
       { details: { factory: state.name, count } },
+    )
+  }
+  if (count > MAX_LIST_SIZE) {
+    throw new FactoryError(
+      'LIST_TOO_LARGE',
+      `Factory "${state.name}": a list of ${count} rows is more than the ${MAX_LIST_SIZE} one call makes (MAX_LIST_SIZE): every row is held in memory and in the ledger. Create it in calls of at most ${MAX_LIST_SIZE} rows.`,
+      { details: { factory: state.name, count, max: MAX_LIST_SIZE } },
     )
   }
 }
 
+function checkOverrides(state: FactoryState, overrides: unknown): Attributes | undefined {
+  if (overrides === undefined || isRowObject(overrides)) return overrides
+  throw new FactoryError(
+    'OPTION_INVALID',
+    `Factory "${state.name}": overrides must be an object of column values, e.g. { role: 'admin' }; got ${describeValue(overrides)}.`,
+    { details: { factory: state.name } },
+  )
+}
+
 /** Evaluates defaults, traits and overrides for one row; references stay unresolved. */
-function prepare(state: FactoryState, scope: TestScope, overrides: Attributes | undefined): Prepared {
+function prepare(state: FactoryState, scope: TestScope, given: Attributes | undefined): Prepared {
+  const overrides = checkOverrides(state, given)
   const info = tableInfo(state.table)
   let transient = state.transient
   let columns: Attributes | undefined

@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value.js'
 import { FactoryError } from '../errors.js'
 import type { TestScope } from '../run/test-scope.js'
 import { BoundFactory } from './bound-factory.js'
@@ -13,6 +14,16 @@ import { tableInfo } from './table-info.js'
 import type { AnyTable, DefaultsShape, FactoryContext, InsertOf, NoExtraKeys, RowOf, TraitDefinition } from './types.js'
 
 const traitMemo = new WeakMap<FactoryState, Map<string, Factory<AnyTable, unknown, never, string>>>()
+
+function unknownTrait(factory: string, state: FactoryState, name: unknown): FactoryError {
+  const known = [...state.traits.keys()]
+  const shown = typeof name === 'string' ? `"${name}"` : describeValue(name)
+  return new FactoryError(
+    'UNKNOWN_TRAIT',
+    `Factory "${factory}" has no trait ${shown}. Known traits: ${known.length ? known.join(', ') : '(none)'}. Define it with .traits({ ${typeof name === 'string' ? name : '<name>'}: { … } }).`,
+    { details: { factory, trait: name } },
+  )
+}
 
 /**
  * A factory definition over a drizzle table. Immutable: `traits`, `trait`, `afterBuild` and
@@ -55,20 +66,14 @@ export class Factory<
   trait(...names: TTraits[]): Factory<TTable, TDefaults, TTransient, TTraits> {
     // Memoised so that `f.ref(users.trait('parent'))` in a defaults function names one factory for
     // every row, and a list creates all such parents with one INSERT.
+    for (const name of names) if (typeof name !== 'string') throw unknownTrait(this.name, this.state, name)
     const memoKey = names.join('\u0000')
     const memo = traitMemo.get(this.state) ?? new Map<string, Factory<AnyTable, unknown, never, string>>()
     traitMemo.set(this.state, memo)
     const known = memo.get(memoKey)
     if (known !== undefined) return known as unknown as Factory<TTable, TDefaults, TTransient, TTraits>
     for (const name of names) {
-      if (!this.state.traits.has(name)) {
-        const known = [...this.state.traits.keys()]
-        throw new FactoryError(
-          'UNKNOWN_TRAIT',
-          `Factory "${this.name}" has no trait "${String(name)}". Known traits: ${known.length ? known.join(', ') : '(none)'}. Define it with .traits({ ${String(name)}: { … } }).`,
-          { details: { factory: this.name, trait: name } },
-        )
-      }
+      if (!this.state.traits.has(name)) throw unknownTrait(this.name, this.state, name)
     }
     const derived = new Factory<TTable, TDefaults, TTransient, TTraits>({
       ...this.state,

@@ -1,4 +1,4 @@
-export { BoundFactory } from './bound-factory.js'
+export { BoundFactory, MAX_LIST_SIZE } from './bound-factory.js'
 export { defineFactory, Factory } from './define-factory.js'
 export type { DefineFactoryOptions } from './define-factory.js'
 export type { AfterCreateContext } from './factory-state.js'

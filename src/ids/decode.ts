@@ -1,4 +1,4 @@
-import { decodeRunTagTime, SCOPE_PREFIX_PATTERN } from './id-format.js'
+import { BASE36_ALPHABET, decodeRunTagTime, SCOPE_PREFIX_PATTERN } from './id-format.js'
 
 /** What an id says about who made it. */
 export interface DecodedId {
@@ -34,16 +34,20 @@ const ALNUM = /[0-9a-z]/
  * decodeId('mi8d0k2wq3z9xa-w3p4242xk3z9a1-1-10.parent@example.test')?.worker // 3
  */
 export function decodeId(value: string): DecodedId | null {
+  if (typeof value !== 'string') return null
   const m = SCOPE_PREFIX_PATTERN.exec(value)
   if (m === null) return null
   const scopePrefix = m[0]
-  const lengthDigit = value.charAt(scopePrefix.length)
-  const length = parseInt(lengthDigit, 36)
+  // Not parseInt: it reads "A" as 10, and an id is lower case.
+  const length = BASE36_ALPHABET.indexOf(value.charAt(scopePrefix.length) || '0')
   if (!(length >= 1)) return null
   const start = scopePrefix.length + 1
   const digits = value.slice(start, start + length)
   if (digits.length !== length || !/^[0-9a-z]+$/.test(digits)) return null
   if (length > 1 && digits.charAt(0) === '0') return null
+  const seq = parseInt(digits, 36)
+  // Past 2^53 a number no longer holds the sequence: it would decode to another id.
+  if (!Number.isSafeInteger(seq)) return null
   const next = value.charAt(start + length)
   if (next !== '' && ALNUM.test(next)) return null
   const [, time, random, shard, worker, pid, reuse, nonce, scope] = m as unknown as string[]
@@ -59,7 +63,7 @@ export function decodeId(value: string): DecodedId | null {
     reuse: reuse === undefined ? 0 : Number(reuse),
     nonce: nonce!,
     scope: parseInt(scope!, 36),
-    seq: parseInt(digits, 36),
+    seq,
     runPrefix: `${runTag}-`,
     processPrefix: value.slice(0, processEnd),
     scopePrefix,

@@ -66,7 +66,12 @@ export class IdIssuer implements IdSource {
 
   slug(label?: string): string {
     if (label === undefined) return this.#next()
-    return this.#withSuffix(`.${this.#label(`slug:${label}`, () => normaliseSlugLabel(label))}`, label)
+    // Only a string makes a cache key: building one from a Symbol or Object.create(null) would throw a TypeError.
+    const words =
+      typeof label === 'string'
+        ? this.#label(`slug:${label}`, () => normaliseSlugLabel(label))
+        : normaliseSlugLabel(label)
+    return this.#withSuffix(`.${words}`, label)
   }
 
   #label(key: string, normalise: (label: string) => string): string {

@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value.js'
 import { InputError } from '../errors.js'
 
 const MAX_LABEL_LENGTH = 32
@@ -17,14 +18,14 @@ function check(kind: keyof typeof RULES, original: unknown, folded: string, patt
   if (folded.length === 0 || !pattern.test(folded)) {
     throw new InputError(
       'LABEL_INVALID',
-      `Invalid ${kind} label ${JSON.stringify(original)}: ${RULES[kind]}. Use a short word such as "parent".`,
+      `Invalid ${kind} label ${describeValue(original)}: ${RULES[kind]}. Use a short word such as "parent".`,
       { details: { label: original } },
     )
   }
   if (folded.length > MAX_LABEL_LENGTH) {
     throw new InputError(
       'LABEL_TOO_LONG',
-      `Label ${JSON.stringify(original)} is ${folded.length} characters after normalising; the limit is ${MAX_LABEL_LENGTH}. Use a shorter label.`,
+      `Label ${describeValue(original)} is ${folded.length} characters after normalising; the limit is ${MAX_LABEL_LENGTH}. Use a shorter label.`,
       { details: { label: original } },
     )
   }
@@ -54,7 +55,7 @@ export function normaliseDomain(domain: string): string {
   if (!DOMAIN.test(lower)) {
     throw new InputError(
       'DOMAIN_INVALID',
-      `Invalid e-mail domain ${JSON.stringify(domain)}: use a dotted host name of letters, digits and "-", e.g. "example.test" (the .test TLD never resolves, so no real mail is sent).`,
+      `Invalid e-mail domain ${describeValue(domain)}: use a dotted host name of letters, digits and "-", e.g. "example.test" (the .test TLD never resolves, so no real mail is sent).`,
       { details: { domain } },
     )
   }

@@ -1,4 +1,5 @@
 import { customAlphabet } from 'nanoid'
+import { describeValue } from '../describe-value.js'
 import { ConfigError } from '../errors.js'
 import {
   BASE36_ALPHABET,
@@ -29,11 +30,11 @@ export function parseRunTag(value: string, source = 'LEAKLESS_RUN', now: number 
   const fail = (why: string): never => {
     throw new ConfigError(
       'RUN_TAG_INVALID',
-      `${source}=${JSON.stringify(value)} is not a leakless run tag: ${why}. A run tag is 14 lower-case base36 characters (8 of time, 6 random), e.g. ${JSON.stringify(createRunTag(now))}; unset ${source} to let leakless create one.`,
+      `${source}=${describeValue(value)} is not a leakless run tag: ${why}. A run tag is 14 lower-case base36 characters (8 of time, 6 random), e.g. ${JSON.stringify(createRunTag(now))}; unset ${source} to let leakless create one.`,
       { details: { value, source } },
     )
   }
-  if (!RUN_TAG_PATTERN.test(value)) fail('expected exactly 14 characters from [0-9a-z]')
+  if (typeof value !== 'string' || !RUN_TAG_PATTERN.test(value)) fail('expected exactly 14 characters from [0-9a-z]')
   const time = decodeRunTagTime(value).getTime()
   if (time < EARLIEST || time > now + CLOCK_SKEW_MS) {
     fail(`its time part decodes to ${new Date(time).toISOString()}, which is not a plausible run start`)

@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value.js'
 import { InputError } from '../errors.js'
 import { RUN_TAG_LENGTH } from './id-format.js'
 
@@ -31,7 +32,7 @@ export function assertOwnedPrefix(prefix: string): string {
   ) {
     throw new InputError(
       'PREFIX_INVALID',
-      `Refusing prefix ${JSON.stringify(prefix)}: an owned prefix is a full run tag (14 base36 characters) followed by "-", and ends at a field boundary ("-"). Use run.prefix, scope.prefix or decodeId(value).runPrefix.`,
+      `Refusing prefix ${describeValue(prefix)}: an owned prefix is a full run tag (14 base36 characters) followed by "-", and ends at a field boundary ("-"). Use run.prefix, scope.prefix or decodeId(value).runPrefix.`,
       { details: { prefix } },
     )
   }

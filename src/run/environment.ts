@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value.js'
 import { ConfigError } from '../errors.js'
 
 /** The test runner a run context lives in. */
@@ -69,7 +70,7 @@ export function checkIndexOption(
   if (!Number.isSafeInteger(value) || value < min || value > MAX_INDEX) {
     throw new ConfigError(
       code,
-      `createRun({ ${name}: ${String(value)} }) is invalid: ${name} must be a whole number >= ${min}.`,
+      `createRun({ ${name}: ${describeValue(value)} }) is invalid: ${name} must be a whole number >= ${min}.`,
       { details: { [name]: value } },
     )
   }

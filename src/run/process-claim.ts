@@ -38,7 +38,7 @@ export function claimProcessSlot(stateDir: string, runTag: string, key: string, 
   try {
     sharedMkdir(stateDir)
     sharedMkdir(runsDir)
-    if (sharedMkdir(dir)) pruneOldRuns(runsDir)
+    if (sharedMkdir(dir)) pruneOldRuns(runsDir, runTag)
   } catch (cause) {
     throw unwritable(dir, cause)
   }
@@ -61,11 +61,12 @@ export function claimProcessSlot(stateDir: string, runTag: string, key: string, 
   throw unwritable(dir, new Error(`more than ${MAX_REUSE} claims for ${key}`))
 }
 
-function pruneOldRuns(runsDir: string): void {
+// Never the run being claimed: a run older than the cutoff (LEAKLESS_RUN of last week) lost its fresh directory.
+function pruneOldRuns(runsDir: string, claiming: string): void {
   const cutoff = Date.now() - PRUNE_AFTER_MS
   try {
     for (const name of readdirSync(runsDir)) {
-      if (RUN_TAG_PATTERN.test(name) && decodeRunTagTime(name).getTime() < cutoff) {
+      if (name !== claiming && RUN_TAG_PATTERN.test(name) && decodeRunTagTime(name).getTime() < cutoff) {
         rmSync(join(runsDir, name), { recursive: true, force: true })
       }
     }

@@ -1,3 +1,5 @@
+import { describeValue } from '../describe-value.js'
+import { InputError } from '../errors.js'
 import { decodeRunTagTime, encodeProcessField, processClaimKey } from '../ids/id-format.js'
 import { DEFAULT_EMAIL_DOMAIN, type IdSource } from '../ids/issuer.js'
 import { normaliseDomain } from '../ids/labels.js'
@@ -129,6 +131,13 @@ export class RunContext implements IdSource {
 
   /** Opens the next test scope; its prefix is `<run prefix><n>-`. */
   scope(name?: string): TestScope {
+    if (name !== undefined && typeof name !== 'string') {
+      throw new InputError(
+        'OPTION_INVALID',
+        `run.scope(name): a scope's name is the test's name, a string; got ${describeValue(name)}.`,
+        { details: {} },
+      )
+    }
     const n = ++this.#scopes
     const scopeName = name ?? `scope ${n}`
     const scope = new TestScope(this, n, scopeName, this.fixedSeed ?? deriveSeed(this.runTag, scopeName))

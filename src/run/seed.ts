@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value.js'
 import { ConfigError } from '../errors.js'
 
 /** FNV-1a over the run tag and the scope name: a stable 32-bit faker seed per test. */
@@ -16,7 +17,7 @@ export function checkSeed(seed: number): number {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new ConfigError(
       'SEED_INVALID',
-      `createRun({ seed: ${String(seed)} }) is invalid: a seed is a whole number from 0 to 4294967295.`,
+      `createRun({ seed: ${describeValue(seed)} }) is invalid: a seed is a whole number from 0 to 4294967295.`,
       {
         details: { seed },
       },

@@ -184,7 +184,7 @@ describe('leakless CLI', () => {
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('pass --run <tag>')
     expect(invalid.code).toBe(2)
-    expect(invalid.stderr).toMatch(/^leakless: Refusing run tag "not-a-tag"/)
+    expect(invalid.stderr).toMatch(/^leakless: --run "not-a-tag" is not a run tag\. Use a run tag of 14 characters/)
     expect(invalid.stderr).not.toMatch(/\n\s+at /) // no stack
   })
 
@@ -204,6 +204,36 @@ describe('leakless CLI', () => {
 
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('30s, 15m, 1h, 2d or 0')
+  })
+
+  it('bad input exits 2 with one line before anything runs: a negative duration, a flag with a value, a schema the database lacks', async () => {
+    const tag = createRunTag()
+    const [negative, flagValue, sweepSchema, auditSchema, twoSchemas] = await Promise.all([
+      cli(['sweep', '--older-than', '-1h']),
+      cli(['sweep', '--dry-run=true', '--run', tag]),
+      cli(['sweep', '--dry-run', '--schema', 'nonexistent']),
+      cli(['audit', '--run', tag, '--schema', 'nonexistent']),
+      cli(['audit', '--run', tag, '--schema', 'public', '--schema', 'Public']),
+    ])
+    for (const result of [negative, flagValue, sweepSchema, auditSchema, twoSchemas]) {
+      expect(result.code, result.stderr).toBe(2)
+      expect(result.stdout).toBe('')
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
+    }
+    expect(negative.stderr).toContain('--older-than "-1h" is not a duration. Use a whole number with a unit')
+    expect(flagValue.stderr).toContain('--dry-run takes no value (got "--dry-run=true")')
+    const database = db.target.database!
+    for (const result of [sweepSchema, auditSchema]) {
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^leakless: schema "nonexistent" \\(--schema\\) does not exist in database ${database}\\. Its schemas: [^\\n]*\\bpublic\\b`,
+        ),
+      )
+      for (const hidden of ['pg_catalog', 'pg_toast', 'information_schema', 'leakless,', 'leakless.']) {
+        expect(result.stderr).not.toContain(hidden)
+      }
+    }
+    expect(twoSchemas.stderr).toContain('schema "Public" (--schema) does not exist')
   })
 
   describe('db start | url | stop', () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { optionValue, optionValues } from '../../src/cli/argv.js'
 import { decodeCommand, decodedToJson, formatDecoded } from '../../src/cli/decode-command.js'
 import { useColor, type CliIo } from '../../src/cli/io.js'
 import { formatSweepReport, sweepToJson } from '../../src/cli/sweep-format.js'
@@ -126,14 +125,6 @@ describe('sweep summary', () => {
 })
 
 describe('cli helpers', () => {
-  it('reads option values as typed, not as numbers', () => {
-    const args = ['audit', '--run', '0001e3', '--schema=007', '--schema', 'app', '--json', '--', '--run', 'x']
-    expect(optionValue(args, 'run')).toBe('0001e3')
-    expect(optionValues(args, 'schema')).toEqual(['007', 'app'])
-    expect(optionValue(args, 'prefix')).toBeUndefined()
-    expect(optionValue(['--run', '--json'], 'run')).toBeUndefined()
-  })
-
   it('colours only on a terminal without NO_COLOR', () => {
     expect(useColor({ stdoutTTY: true, env: {} })).toBe(true)
     expect(useColor({ stdoutTTY: false, env: {} })).toBe(false)

@@ -90,6 +90,29 @@ describe('leakless.config.ts', () => {
       /'fail' \| 'detach' \| 'delete'/,
     )
     expect(() => checkConfig([], null)).toThrow(/does not export a configuration object/)
+    // found by test/reliability/bad-input.test.ts: TypeErrors instead of CONFIG_INVALID
+    expect(() => checkConfig({ schemas: ['public', ''] }, null)).toThrow(/Option "schemas" .*expected \['public'\]/)
+    for (const key of ['__proto__', 'toString', 'constructor']) {
+      const config = JSON.parse(`{ "${key}": 1 }`) as object
+      expect(() => checkConfig(config, null), key).toThrow(new RegExp(`Unknown option "${key}"`))
+    }
+    for (const embedded of [
+      { dataDir: Symbol('dir') },
+      { dataDir: 5 },
+      { dataDir: '' },
+      { database: {} },
+      { port: 1 },
+    ]) {
+      const error = await loadConfig({
+        cwd: project({ 'package.json': '{}' }),
+        env: {},
+        overrides: { embedded } as never,
+      }).then(
+        () => null,
+        (e: unknown) => e,
+      )
+      expect(isLeaklessError(error) && error.code, JSON.stringify(embedded)).toBe('CONFIG_INVALID')
+    }
   })
 
   it('turns into the options of connect() and of cleanup', () => {

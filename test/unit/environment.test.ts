@@ -142,6 +142,14 @@ describe('seeds', () => {
 })
 
 describe('process claims', () => {
+  it('work for a run that started more than a week ago (its fresh claim directory was pruned as old)', () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'leakless-unit-'))
+    const runTag = createRunTag(Date.now() - 8 * 24 * 60 * 60 * 1000)
+    const run = createRunSync({ stateDir: fresh, runTag, env: {} })
+    expect(run.prefix.startsWith(`${runTag}-`)).toBe(true)
+    expect(readdirSync(join(fresh, 'runs'))).toEqual([runTag])
+  })
+
   it('give a reused pid a new reuse number, so prefixes never repeat', () => {
     const runTag = createRunTag()
     const runs = Array.from({ length: 4 }, () => createRunSync({ stateDir, runTag, worker: 2, pid: 999, env: {} }))

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRunSync } from '../../src/run/index.js'
 import { createRunTag } from '../../src/ids/index.js'
-import { decodeId, defineFactory, isLeaklessError, type LeaklessError } from '../../src/index.js'
+import { decodeId, defineFactory, isLeaklessError, MAX_LIST_SIZE, type LeaklessError } from '../../src/index.js'
 import { bookings, factories, sessions, users } from '../../factories/index.js'
 import * as schema from '../../factories/schema.js'
 
@@ -117,6 +117,35 @@ describe('build', () => {
     const badDefaults = defineFactory(schema.users, () => ({ id: 'x', email: 'y', name: 'z', extra: 1 }) as never)
     expect(errorOf(() => badDefaults.bindTo(newRun().scope('d')).build()).message).toContain('default "extra"')
     expect(errorOf(() => u.buildList(-1)).code).toBe('INVALID_COUNT')
+  })
+
+  it('refuses a list past MAX_LIST_SIZE, and counts that are not whole numbers, before building any row', async () => {
+    let built = 0
+    const counted = defineFactory(schema.users, (f) => {
+      built++
+      return { id: f.id(), email: f.email(), name: 'n' }
+    })
+    const u = counted.bindTo(newRun().scope('sizes'))
+    const tooLarge = errorOf(() => u.buildList(MAX_LIST_SIZE + 1))
+    expect(tooLarge).toMatchObject({ name: 'FactoryError', code: 'LIST_TOO_LARGE' })
+    expect(tooLarge.message).toContain(`at most ${MAX_LIST_SIZE} rows`)
+    await expect(u.createList(1e7)).rejects.toMatchObject({ code: 'LIST_TOO_LARGE' })
+    for (const count of [-1, 1.5, NaN, Infinity, '3', Object.create(null), Symbol('n'), 2n]) {
+      expect(errorOf(() => u.buildList(count as number)).code).toBe('INVALID_COUNT')
+      await expect(u.createList(count as number)).rejects.toMatchObject({ code: 'INVALID_COUNT' })
+    }
+    expect(built).toBe(0)
+    expect(MAX_LIST_SIZE).toBe(100_000)
+  })
+
+  it('refuses overrides that are not an object and trait names that are not strings with a FactoryError', () => {
+    const u = users.bindTo(newRun().scope('odd overrides'))
+    for (const overrides of ['role', 7, [{ role: 'admin' }], new Date(), Symbol('o'), 3n, true]) {
+      expect(errorOf(() => u.build(overrides as never))).toMatchObject({ name: 'FactoryError', code: 'OPTION_INVALID' })
+    }
+    for (const name of [Symbol('trait'), Object.create(null), 1, null]) {
+      expect(errorOf(() => users.trait(name as never)).code).toBe('UNKNOWN_TRAIT')
+    }
   })
 
   it('refuses to create without a database', async () => {

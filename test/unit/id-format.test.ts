@@ -94,6 +94,14 @@ describe('ids', () => {
       '550e8400-e29b-41d4-a716-446655440000',
     ]
     for (const value of bad) expect(decodeId(value), value).toBeNull()
+    // found by test/reliability/bad-input.test.ts: parseInt read an upper-case length digit ("A" = 10), and
+    // a sequence past 2^53 decoded to a neighbouring number, so the "id" was not what leakless writes
+    const scope = decodeId(id)!.scopePrefix
+    expect(decodeId(`${scope}A1000000000`)).toBeNull()
+    expect(decodeId(`${scope}a1000000000`)?.seq).toBe(parseInt('1000000000', 36))
+    expect(decodeId(`${scope}cb10000000001`)).toBeNull()
+    expect(decodeId(`${scope}b${(2 ** 53 - 1).toString(36)}`)?.seq).toBe(2 ** 53 - 1)
+    for (const value of [Symbol('id'), Object.create(null), 7, null]) expect(decodeId(value as string)).toBeNull()
     expect(isTestValue(id)).toBe(true)
     expect(isTestValue(42)).toBe(false)
   })

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRunSync } from '../../src/run/index.js'
 import { createRunTag, normaliseDomain, normaliseLabel, normaliseSlugLabel } from '../../src/ids/index.js'
-import { isLeaklessError, LeaklessError } from '../../src/index.js'
+import { defineFactory, isLeaklessError, LeaklessError } from '../../src/index.js'
+import * as schema from '../../factories/schema.js'
 
 const stateDir = mkdtempSync(join(tmpdir(), 'leakless-unit-'))
 
@@ -16,6 +17,12 @@ function codeOf(fn: () => unknown): string | undefined {
     return (error as LeaklessError).code
   }
   return undefined
+}
+
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {})
+  revoke()
+  return proxy
 }
 
 describe('labels', () => {
@@ -61,6 +68,43 @@ describe('labels', () => {
         codeOf(() => normaliseDomain(d)),
         d,
       ).toBe('DOMAIN_INVALID')
+    }
+  })
+
+  it('answer a label or domain that cannot become a string with an InputError, not a TypeError', () => {
+    const circular: Record<string, unknown> = {}
+    circular.self = circular
+    const odd: unknown[] = [
+      Object.create(null),
+      {
+        toString() {
+          throw new Error('no string')
+        },
+        toJSON() {
+          throw new Error('no JSON')
+        },
+      },
+      Symbol('label'),
+      10n,
+      circular,
+      () => 'label',
+      revokedProxy(),
+    ]
+    const t = createRunSync({ stateDir, env: {}, runTag: createRunTag() }).scope('odd labels')
+    for (const value of odd) {
+      const label = value as string
+      expect(codeOf(() => t.id(label))).toBe('LABEL_INVALID')
+      expect(codeOf(() => t.email(label))).toBe('LABEL_INVALID')
+      expect(codeOf(() => t.slug(label))).toBe('LABEL_INVALID')
+      expect(codeOf(() => t.email('parent', label))).toBe('DOMAIN_INVALID')
+      for (const kind of ['id', 'email', 'slug'] as const) {
+        expect(codeOf(() => t.issueForFactory(kind, label))).toBe('LABEL_INVALID')
+      }
+    }
+    // f.id(), f.email() and f.slug() in a factory's defaults go through the same check
+    for (const kind of ['id', 'email', 'slug'] as const) {
+      const factory = defineFactory(schema.users, (f) => ({ id: f[kind](odd[0] as string), email: 'e', name: 'n' }))
+      expect(codeOf(() => factory.bindTo(t).build())).toBe('LABEL_INVALID')
     }
   })
 
