@@ -57,13 +57,28 @@ export function errorCodeOf(error: unknown): string | undefined {
 /** True when `error` says the server went away (restart, crash, network), not that the SQL was wrong. */
 export function isConnectionLost(error: unknown): boolean {
   const code = errorCodeOf(error)
-  return code === 'DB_CONNECTION_LOST' || (code !== undefined && (LOST_SQLSTATES.has(code) || LOST_CODES.has(code)))
+  if (code === undefined) return LOST_MESSAGES.test(messageOf(error))
+  return code === 'DB_CONNECTION_LOST' || LOST_SQLSTATES.has(code) || LOST_CODES.has(code)
+}
+
+// node-postgres reports a dropped or closed connection by message only.
+const LOST_MESSAGES = /Connection terminated unexpectedly|Connection terminated due to connection timeout|Client has encountered a connection error/
+const CLOSED_MESSAGES = /Cannot use a pool after calling end on the pool|Client was closed and is not queryable/
+
+function messageOf(error: unknown): string {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    const message = (e as { message?: unknown }).message
+    if (typeof message === 'string' && (LOST_MESSAGES.test(message) || CLOSED_MESSAGES.test(message))) return message
+    e = (e as { cause?: unknown }).cause
+  }
+  return ''
 }
 
 /** True when the pool under the handle was closed while `error`'s query waited or ran. */
 export function isPoolClosed(error: unknown): boolean {
   const code = errorCodeOf(error)
-  return code === 'DB_CLOSED' || (code !== undefined && CLOSED_CODES.has(code))
+  if (code === undefined) return CLOSED_MESSAGES.test(messageOf(error))
+  return code === 'DB_CLOSED' || CLOSED_CODES.has(code)
 }
 
 // Failures that prove a statement did not run to commit: the server refused or ended the session with an

@@ -1,8 +1,7 @@
-import type { Sql } from 'postgres'
 import { asConnectionFailure, noAnswer } from '../db/connection-lost.js'
 import { withDeadline } from '../deadline.js'
 import { onDatabaseClose, type Database } from '../db/database.js'
-import { dedicatedSession, endSession } from '../db/session.js'
+import { dedicatedSession, type DedicatedSession } from '../db/session.js'
 import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import { ADVISORY_NAMESPACE } from '../registry/registry-sql.js'
 
@@ -55,7 +54,7 @@ const localLeases = () => ((globalThis as LeaseGlobal)[LOCAL_LEASES] ??= new Map
 export async function acquireLease(db: Database, processPrefix: string): Promise<Lease> {
   const prefix = assertOwnedPrefix(processPrefix)
   if (db.driver === 'pglite') return localLease(prefix)
-  let session: Sql | null = null
+  let session: DedicatedSession | null = null
   let held = false
   let lost = 0
   let released = false
@@ -63,7 +62,7 @@ export async function acquireLease(db: Database, processPrefix: string): Promise
   let releasing: Promise<void> | undefined
 
   const open = async (): Promise<void> => {
-    const client: Sql = dedicatedSession(db, {
+    const client: DedicatedSession = dedicatedSession(db, {
       applicationName: 'leakless lease',
       lockTimeoutMs: LEASE_TIMEOUT_MS,
       // The session ended without release(): the server restarted or the network dropped.
@@ -76,13 +75,13 @@ export async function acquireLease(db: Database, processPrefix: string): Promise
     })
     session = client
     try {
-      await withDeadline(Promise.resolve(client.unsafe(LOCK, [LEASE_NAMESPACE, prefix])), LEASE_TIMEOUT_MS, () =>
+      await withDeadline(Promise.resolve(client.query(LOCK, [LEASE_NAMESPACE, prefix])), LEASE_TIMEOUT_MS, () =>
         noAnswer(db.target, "taking the run's lease", LEASE_TIMEOUT_MS),
       )
       held = true
     } catch (error) {
       session = null
-      void endSession(client)
+      void client.end()
       throw asConnectionFailure(error, db.target, "taking the run's lease")
     }
   }
@@ -101,7 +100,7 @@ export async function acquireLease(db: Database, processPrefix: string): Promise
       renewing ??= (async () => {
         const old = session
         session = null
-        if (old) await endSession(old)
+        if (old) await old.end()
         try {
           await open()
         } catch {
@@ -127,11 +126,11 @@ export async function acquireLease(db: Database, processPrefix: string): Promise
         // session that is gone took its lock with it.
         if (wasHeld)
           await withDeadline(
-            Promise.resolve(client.unsafe(UNLOCK, [LEASE_NAMESPACE, prefix])),
+            Promise.resolve(client.query(UNLOCK, [LEASE_NAMESPACE, prefix])),
             RELEASE_WAIT_MS,
             () => new Error('unlock'),
           ).catch(() => {})
-        await endSession(client)
+        await client.end()
       })()
       return releasing
     },

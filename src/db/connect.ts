@@ -18,7 +18,8 @@ import {
   type DriverClient,
   type PgliteClientLike,
 } from './database.js'
-import { parsePostgresUrl } from './postgres-url.js'
+import { isNodePostgres, targetOfPg, type PgPoolLike } from './node-postgres.js'
+import { parsePostgresUrl, type PostgresUrl } from './postgres-url.js'
 import { startEmbedded, type EmbeddedOptions, type EmbeddedServer } from './embedded.js'
 
 /** `lock_timeout` of the connections `connect()` opens. */
@@ -38,6 +39,11 @@ export interface ConnectOptions {
   healthCheckTimeoutMs?: number
   /** Connection pool size for URLs. @default 10 */
   max?: number
+  /**
+   * The driver `connect()` opens a URL with: postgres.js, or node-postgres (`pg`, an optional peer
+   * dependency: install it). A drizzle instance passed as `db` keeps its own. @default 'postgres-js'
+   */
+  driver?: 'postgres-js' | 'pg'
   /**
    * How long one statement or transaction of leakless may wait for the server before it fails with
    * `DB_TIMEOUT` (a server that hangs never hangs the run). @default 120000
@@ -102,6 +108,7 @@ async function connectUrl(
       { details: { origin } },
     )
   }
+  if (options.driver === 'pg') return connectPg(parsed, target, origin, options, timeoutMs, server)
   // postgres.js takes a socket directory only as its `host` option (it would send `?host=` as a setting).
   const client = postgres(parsed.driverUrl, {
     ...(parsed.socketDir === null ? {} : { host: parsed.socketDir, port: parsed.port }),
@@ -136,12 +143,64 @@ async function connectUrl(
   })
 }
 
+/** node-postgres, loaded only when asked for; a ConnectionError says how to install it. */
+async function connectPg(
+  parsed: PostgresUrl,
+  target: TargetDescription,
+  origin: ConnectionOrigin,
+  options: ConnectOptions,
+  timeoutMs: number,
+  server?: EmbeddedServer,
+): Promise<Database> {
+  let pg: typeof import('pg').default
+  let nodePg: typeof import('drizzle-orm/node-postgres')
+  try {
+    pg = (await import('pg')).default
+    nodePg = await import('drizzle-orm/node-postgres')
+  } catch (error) {
+    throw new ConnectionError(
+      'DB_UNSUPPORTED',
+      `connect({ driver: 'pg' }) needs node-postgres, which is not installed: run \`npm install pg\` (an optional peer dependency of leakless), or leave driver unset to use postgres.js.`,
+      { cause: error, details: { driver: 'pg' } },
+    )
+  }
+  const pool = new pg.Pool({
+    connectionString: parsed.driverUrl,
+    ...(parsed.socketDir === null ? {} : { host: parsed.socketDir, port: parsed.port }),
+    max: options.max ?? 10,
+    connectionTimeoutMillis: timeoutMs,
+    // As for postgres.js: asynchronous commit, and no lock wait longer than 5 s.
+    options: `-c synchronous_commit=off -c lock_timeout=${CONNECTION_LOCK_TIMEOUT_MS}`,
+  })
+  pool.on('error', () => {}) // an idle client whose connection dropped: the pool replaces it
+  await healthCheck(
+    () => pool.query('select 1'),
+    target,
+    origin,
+    timeoutMs,
+    () => pool.end(),
+  )
+  return createDatabaseHandle({
+    drizzle: nodePg.drizzle(pool, options.logger ? { logger: options.logger } : {}),
+    driverClient: { driver: 'node-postgres', client: pool as unknown as PgPoolLike },
+    source: server ? 'embedded' : 'url',
+    target: { host: target.host, port: target.port, database: target.database },
+    ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
+    close: async () => {
+      await withTimeout(pool.end(), 5000).catch(() => {})
+      if (server) await server.stop()
+    },
+  })
+}
+
 async function wrapDrizzle(db: AnyPgDatabase, timeoutMs: number, queryTimeoutMs?: number): Promise<Database> {
   const driverClient = detectDriver(db)
   const target: TargetDescription =
     driverClient.driver === 'postgres-js'
       ? targetOfClient(driverClient.client)
-      : { host: null, port: null, database: null, user: null }
+      : driverClient.driver === 'node-postgres'
+        ? targetOfPg(driverClient.client)
+        : { host: null, port: null, database: null, user: null }
   const handle = createDatabaseHandle({
     drizzle: db,
     driverClient,
@@ -183,12 +242,13 @@ export function detectDriver(db: unknown): DriverClient {
   if (is(db, PgDatabase)) {
     if (isPostgresJs(client)) return { driver: 'postgres-js', client }
     if (isPglite(client)) return { driver: 'pglite', client }
+    if (isNodePostgres(client)) return { driver: 'node-postgres', client }
   }
   const kind = is(db, PgDatabase) || hasEntityKind(db) ? `a drizzle ${entityName(db)}` : `a ${describeKind(db)}`
   const over = client === undefined ? '' : ` over a ${describeKind(client)} client`
   throw new ConnectionError(
     'DB_UNSUPPORTED',
-    `connect({ db }) got ${kind}${over}. leakless supports drizzle PostgreSQL databases on postgres.js (drizzle-orm/postgres-js) and PGlite (drizzle-orm/pglite): create the db with one of those, or pass { url } instead.`,
+    `connect({ db }) got ${kind}${over}. leakless supports drizzle PostgreSQL databases on postgres.js (drizzle-orm/postgres-js), node-postgres (drizzle-orm/node-postgres, a pg Pool or Client) and PGlite (drizzle-orm/pglite): create the db with one of those, or pass { url } instead.`,
     { details: { db: kind, client: client === undefined ? null : describeKind(client) } },
   )
 }

@@ -5,9 +5,17 @@ import { ConnectionError } from '../errors.js'
 import { DEFAULT_QUERY_TIMEOUT_MS, withDeadline } from '../deadline.js'
 import { isConnectionLost, isPoolClosed } from '../driver-error.js'
 import { asConnectionFailure, noAnswer } from './connection-lost.js'
+import {
+  isPool,
+  pgTransaction,
+  withClient,
+  type PgClientLike,
+  type PgPoolClientLike,
+  type PgPoolLike,
+} from './node-postgres.js'
 
 /** The driver under a {@link Database}'s drizzle instance. */
-export type Driver = 'postgres-js' | 'pglite'
+export type Driver = 'postgres-js' | 'pglite' | 'node-postgres'
 
 /** Any drizzle PostgreSQL database; postgres.js and PGlite instances both fit. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -69,7 +77,10 @@ export interface PgliteClientLike {
 }
 
 /** The driver client under a drizzle instance, by driver. */
-export type DriverClient = { driver: 'postgres-js'; client: Sql } | { driver: 'pglite'; client: PgliteClientLike }
+export type DriverClient =
+  | { driver: 'postgres-js'; client: Sql }
+  | { driver: 'pglite'; client: PgliteClientLike }
+  | { driver: 'node-postgres'; client: PgPoolLike | PgClientLike }
 
 /**
  * Normalises a driver's query result to its rows: postgres.js returns an array, PGlite `{ rows }`.
@@ -131,6 +142,27 @@ export function createDatabaseHandle(init: {
       if (driverClient.driver === 'pglite') {
         return rowsOf<T>(await guarded(() => driverClient.client.query(query, params ?? []), doing))
       }
+      if (driverClient.driver === 'node-postgres') {
+        const pg = driverClient.client
+        const run = (c: PgPoolClientLike | PgClientLike) => c.query({ text: query, values: params ?? [] })
+        if (!isPool(pg)) return rowsOf<T>(await guarded(() => run(pg), doing))
+        // On its own client, so that a statement that outlives queryTimeoutMs can be cancelled.
+        let pid: number | undefined
+        const cancel = () => void pg.query({ text: 'select pg_cancel_backend($1)', values: [pid] }).catch(() => {})
+        return rowsOf<T>(
+          await guarded(
+            () =>
+              withClient(
+                pg,
+                run,
+                (e) => isConnectionLost(e) || isPoolClosed(e),
+                (c) => (pid = c.processID),
+              ),
+            doing,
+            cancel,
+          ),
+        )
+      }
       // Prepared (named, kept per connection): an unprepared statement with parameters costs
       // postgres.js an extra round trip to describe it first.
       const pending = driverClient.client.unsafe(query, (params ?? []) as never[], prepared(params))
@@ -149,6 +181,13 @@ export function createDatabaseHandle(init: {
             driverClient.client.transaction((tx) =>
               fn(async (text, params) => rowsOf(await tx.query(text, params ?? []))),
             ),
+          'running a transaction',
+        )
+      }
+      if (driverClient.driver === 'node-postgres') {
+        const broken = (error: unknown) => isConnectionLost(error) || isPoolClosed(error)
+        return guarded(
+          () => pgTransaction(driverClient.client, (run) => fn(run as RawExecute), broken),
           'running a transaction',
         )
       }

@@ -4,7 +4,7 @@ import { readMigrationFiles, type MigrationMeta } from 'drizzle-orm/migrator'
 import type { PgliteDatabase } from 'drizzle-orm/pglite'
 import { ConnectionError } from '../errors.js'
 import type { Database } from './database.js'
-import { dedicatedSession, endSession } from './session.js'
+import { dedicatedSession } from './session.js'
 
 /** Session advisory lock key shared by every leakless migrator: the bytes of "leakless" as an int8. */
 const MIGRATION_LOCK_KEY = '7810756242751976307'
@@ -50,10 +50,10 @@ async function migrateLocked(db: Database, migrationsFolder: string): Promise<vo
   // it throws from inside the driver.
   const locker = dedicatedSession(db, { applicationName: 'leakless migrate' })
   try {
-    await locker.unsafe(`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`)
+    await locker.query(`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`)
     await applyMigrations(db, readMigrationFiles({ migrationsFolder }))
   } finally {
-    await endSession(locker) // the lock ends with the session
+    await locker.end() // the lock ends with the session
   }
 }
 

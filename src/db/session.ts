@@ -2,33 +2,68 @@ import { connect as netConnect, type Socket } from 'node:net'
 import postgres, { type Sql } from 'postgres'
 import { withDeadline } from '../deadline.js'
 import type { Database } from './database.js'
+import type { PgClientLike, PgPoolLike } from './node-postgres.js'
 
 export interface SessionOptions {
   /** `application_name` of the session, so pg_stat_activity says what it is. */
   applicationName: string
   lockTimeoutMs?: number
-  /** Called when the session's connection closes (a restart, the network, or endSession). */
+  /** Called when the session's connection closes (a restart, the network, or end()). */
   onclose?: () => void
+}
+
+/** One connection of its own, for a session that must outlive single queries (a lease, a migration lock). */
+export interface DedicatedSession {
+  query<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>
+  /** Ends the session (and every session-level lock with it) within a bound; never throws. */
+  end(): Promise<void>
 }
 
 const END_WAIT_MS = 2000
 
 /**
- * A postgres.js client of one connection to the same server, database and user as `db`'s pool, for a
- * session that must outlive single queries (a lease, a migration lock). Unlike a connection reserved from
- * the pool it can drop without poisoning the pool, ends promptly, and (its socket unref'd) never keeps
- * the process alive. postgres.js only.
+ * A connection to the same server, database and user as `db`'s pool, on the same driver. Unlike a
+ * connection reserved from the pool it can drop without poisoning the pool, ends promptly, and (its
+ * socket unref'd) never keeps the process alive.
  */
-export function dedicatedSession(db: Database, options: SessionOptions): Sql {
-  const pool = (db.drizzle as unknown as { $client: Sql }).$client
-  return postgres(sessionOptions(pool.options as unknown as ClientOptions, options))
+export function dedicatedSession(db: Database, options: SessionOptions): DedicatedSession {
+  const client = (db.drizzle as unknown as { $client: unknown }).$client
+  if (db.driver === 'node-postgres') return nodePostgresSession(client as PgPoolLike | PgClientLike, options)
+  const sql = postgres(sessionOptions((client as Sql).options as unknown as ClientOptions, options))
+  return {
+    query: async (text, params = []) => (await sql.unsafe(text, params as never[])) as never,
+    end: () => bounded(sql.end({ timeout: 0 })),
+  }
 }
 
-/** Ends a dedicated session within a bound, whatever state its connection is in. */
-export async function endSession(client: Sql): Promise<void> {
-  await withDeadline(client.end({ timeout: 0 }), END_WAIT_MS, () => new Error('lease session did not end')).catch(
+const bounded = (work: Promise<unknown>): Promise<void> =>
+  withDeadline(work, END_WAIT_MS, () => new Error('session did not end')).then(
+    () => {},
     () => {},
   )
+
+function nodePostgresSession(pool: PgPoolLike | PgClientLike, options: SessionOptions): DedicatedSession {
+  const isPool = 'totalCount' in pool
+  const Client = isPool ? (pool as PgPoolLike).Client : (pool.constructor as PgPoolLike['Client'])
+  const base = isPool ? (pool as PgPoolLike).options : (pool as PgClientLike).connectionParameters
+  const settings = [
+    `-c application_name=${options.applicationName.replace(/\s/g, '_')}`,
+    ...(options.lockTimeoutMs === undefined ? [] : [`-c lock_timeout=${options.lockTimeoutMs}`]),
+  ].join(' ')
+  const client = new Client({ ...base, options: [base.options, settings].filter(Boolean).join(' ') })
+  client.on('error', () => {}) // a dropped connection: the next query fails, 'end' tells the owner
+  if (options.onclose) client.on('end', options.onclose)
+  const connected = client.connect().then(() => {
+    ;(client as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.()
+  })
+  connected.catch(() => {})
+  return {
+    async query(text, params = []) {
+      await connected
+      return (await client.query({ text, values: params })).rows as never
+    },
+    end: () => bounded(connected.then(() => client.end())),
+  }
 }
 
 type ClientOptions = Sql['options'] & Record<string, unknown>

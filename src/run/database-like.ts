@@ -21,8 +21,8 @@ export type RawQuery = ((
   readonly arrays: boolean
 }
 
-// Value parsers PGlite must skip so values come back as drizzle's columns expect them (as drizzle's
-// own PGlite session does): timestamp, timestamptz, interval, date and their arrays stay strings.
+// Value parsers PGlite and node-postgres must skip so values come back as drizzle's columns expect them
+// (as drizzle's own sessions do): timestamp, timestamptz, interval, date and their arrays stay strings.
 const PGLITE_TEXT_TYPES = [1114, 1184, 1186, 1082, 1231, 1115, 1185, 1187, 1182]
 const pgliteParsers = Object.fromEntries(PGLITE_TEXT_TYPES.map((t) => [t, (value: unknown) => value]))
 
@@ -35,8 +35,8 @@ interface PgliteClient {
 }
 
 /**
- * Raw access to the driver client of a postgres.js or PGlite drizzle instance, with drizzle's
- * value conventions; null for other drivers (callers fall back to drizzle's query builder).
+ * Raw access to the driver client of a postgres.js, node-postgres or PGlite drizzle instance, with
+ * drizzle's value conventions; null for other drivers (callers fall back to drizzle's query builder).
  */
 export function rawQueryOf(db: DrizzleDatabase): RawQuery | null {
   const client = (db as { $client?: unknown }).$client
@@ -52,5 +52,27 @@ export function rawQueryOf(db: DrizzleDatabase): RawQuery | null {
       (await pglite.query(text, params, { rowMode: 'object', parsers: pgliteParsers })).rows
     return Object.assign(run, { arrays: false })
   }
+  if (typeof client === 'object' && client !== null && 'query' in client && ('totalCount' in client || 'connectionParameters' in client)) {
+    // node-postgres: one statement per call; values parsed as drizzle's node-postgres session does.
+    const pg = client as NodePgClient
+    const run = async (text: string, params: unknown[]) =>
+      (await pg.query({ text, values: params, types: await nodePgTextTypes() })).rows
+    return Object.assign(run, { arrays: false })
+  }
   return null
+}
+
+interface NodePgClient {
+  query(config: { text: string; values: unknown[]; types: object }): Promise<{ rows: Record<string, unknown>[] }>
+}
+
+let textTypes: Promise<object> | undefined
+
+/** pg's type parsers, except that the types drizzle keeps as text stay text (pg is there: the user passed its client). */
+function nodePgTextTypes(): Promise<object> {
+  textTypes ??= import('pg').then(({ default: pg }) => ({
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      PGLITE_TEXT_TYPES.includes(oid) ? (value: unknown) => value : pg.types.getTypeParser(oid, format),
+  }))
+  return textTypes
 }

@@ -1,16 +1,18 @@
-/** The drivers every integration suite runs on: PostgreSQL over postgres.js, and PGlite in-process. */
+/** The drivers every integration suite runs on: PostgreSQL over postgres.js and over node-postgres, and PGlite in-process. */
 import { PGlite } from '@electric-sql/pglite'
 import type { Logger } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
+import pg from 'pg'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
 import { connect, ensureSchema, type Database } from '../../src/db/index.js'
 
 export const migrationsFolder = fileURLToPath(new URL('../../factories/migrations', import.meta.url))
 
 export interface DriverCase {
-  name: 'postgres' | 'pglite'
+  name: 'postgres' | 'pg' | 'pglite'
   /** Opens a connection whose drizzle instance logs every statement to `logger`. */
   open(logger?: Logger): Promise<Database>
   /** Opens a connection that reports every statement the driver itself sends to the server. */
@@ -36,6 +38,24 @@ export const drivers: DriverCase[] = [
       })
       const db = await connect({ db: drizzlePostgres(client) })
       return { ...db, close: () => client.end() }
+    },
+  },
+  // The same server over node-postgres (drizzle-orm/node-postgres on a pg Pool).
+  {
+    name: 'pg',
+    open: (logger) => connect({ driver: 'pg', ...(logger ? { logger } : {}) }),
+    async openCounting(onStatement) {
+      // Every statement a pool's client sends goes through Client.query.
+      class CountingClient extends pg.Client {
+        override query(...args: unknown[]): never {
+          const [config] = args as [string | { text: string }]
+          onStatement(typeof config === 'string' ? config : config.text)
+          return (super.query as (...a: unknown[]) => never)(...args)
+        }
+      }
+      const pool = new pg.Pool({ connectionString: databaseUrl(), Client: CountingClient })
+      const db = await connect({ db: drizzlePg(pool) })
+      return { ...db, close: () => pool.end() }
     },
   },
   {

@@ -43,7 +43,7 @@ describe.each(drivers)('assertSafeTarget on $name', ({ name, open }) => {
       expect(target.serverAddress).toBe('127.0.0.1')
       expect(target.allowances).toEqual([])
       expect(lines).toEqual([
-        `leakless: destructive SQL allowed on ${target.database} at 127.0.0.1:${db.target.port} (postgres-js)`,
+        `leakless: destructive SQL allowed on ${target.database} at 127.0.0.1:${db.target.port} (${db.driver})`,
       ])
     }
   })
@@ -89,7 +89,7 @@ describe.each(drivers)('assertSafeTarget on $name', ({ name, open }) => {
     expect(lines).toHaveLength(1)
     expect(queries).toBe(1)
     expect(lines[0]).toMatch(
-      /^leakless: destructive SQL allowed on \S+ (at 127\.0\.0\.1:\d+ \(postgres-js\)|in-process \(pglite\))$/,
+      /^leakless: destructive SQL allowed on \S+ (at 127\.0\.0\.1:\d+ \((postgres-js|node-postgres)\)|in-process \(pglite\))$/,
     )
     // An allowance that waives a rule is worth its own line, once.
     await assertSafeTarget(fresh, { env, log, serverAddress: '10.1.2.3', allowRemote: true })
@@ -99,7 +99,7 @@ describe.each(drivers)('assertSafeTarget on $name', ({ name, open }) => {
     // Pretending a unix socket (null) is a different question from asking the live server.
     expect(await assertSafeTarget(fresh, { env, log, serverAddress: null })).toMatchObject({ serverAddress: null })
     expect(queries).toBe(3)
-    expect(lines[1]).toMatch(/at 10\.1\.2\.3(:\d+)? \((postgres-js|pglite); allowed by allowRemote\)$/)
+    expect(lines[1]).toMatch(/at 10\.1\.2\.3(:\d+)? \((postgres-js|node-postgres|pglite); allowed by allowRemote\)$/)
   })
 
   // Driver-specific cases are registered only for their driver (no skipped tests).

@@ -1,0 +1,3 @@
+import { connectionFaultSuite } from './fixtures/connection-faults.js'
+
+connectionFaultSuite('pg')
