@@ -29,6 +29,7 @@ export type LeaklessErrorCode =
   | 'DB_CLOSED'
   | 'DB_UNSUPPORTED'
   | 'EMBEDDED_START_FAILED'
+  | 'EMBEDDED_NOT_INSTALLED'
   | 'MIGRATION_FAILED'
   // the run registry in the database (ConnectionError)
   | 'REGISTRY_UNAVAILABLE'

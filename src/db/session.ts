@@ -1,5 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net'
-import postgres, { type Sql } from 'postgres'
+import type { Options, Sql } from 'postgres'
 import { withDeadline } from '../deadline.js'
 import type { Database } from './database.js'
 import type { PgClientLike, PgPoolLike } from './node-postgres.js'
@@ -29,10 +29,13 @@ const END_WAIT_MS = 2000
 export function dedicatedSession(db: Database, options: SessionOptions): DedicatedSession {
   const client = (db.drizzle as unknown as { $client: unknown }).$client
   if (db.driver === 'node-postgres') return nodePostgresSession(client as PgPoolLike | PgClientLike, options)
-  const sql = postgres(sessionOptions((client as Sql).options as unknown as ClientOptions, options))
+  // postgres.js is loaded: the pool is one of its clients.
+  const sql = import('postgres').then(({ default: postgres }) =>
+    postgres(sessionOptions((client as Sql).options as unknown as ClientOptions, options)),
+  )
   return {
-    query: async (text, params = []) => (await sql.unsafe(text, params as never[])) as never,
-    end: () => bounded(sql.end({ timeout: 0 })),
+    query: async (text, params = []) => (await (await sql).unsafe(text, params as never[])) as never,
+    end: () => bounded(sql.then((s) => s.end({ timeout: 0 }))),
   }
 }
 
@@ -71,7 +74,7 @@ type ClientOptions = Sql['options'] & Record<string, unknown>
 function sessionOptions(
   o: ClientOptions,
   { applicationName, lockTimeoutMs, onclose }: SessionOptions,
-): postgres.Options<Record<string, never>> {
+): Options<Record<string, never>> {
   const connectTimeoutMs = Number(o.connect_timeout ?? 30) * 1000
   return {
     host: o.host as unknown as string,
@@ -80,7 +83,7 @@ function sessionOptions(
     database: o.database,
     user: o.user,
     pass: o.pass as unknown as string,
-    ssl: o.ssl as postgres.Options<Record<string, never>>['ssl'],
+    ssl: o.ssl as Options<Record<string, never>>['ssl'],
     max: 1,
     idle_timeout: 0,
     max_lifetime: 0,
