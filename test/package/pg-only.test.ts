@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import pg from 'pg'
@@ -20,7 +20,7 @@ const env = {
 const run = (cmd: string, args: string[], cwd: string) =>
   execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 const version = (name: string) =>
-  (JSON.parse(run('node', ['-p', `JSON.stringify(require('${name}/package.json').version)`], root)) as string).trim()
+  (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
 
 describe('the packed package with only drizzle-orm and pg', () => {
   it('runs a Vitest suite with leakless/vitest on node-postgres and cleans up to zero', async () => {
@@ -80,8 +80,8 @@ test('creates users on node-postgres (${n})', async ({ factories, scope }) => {
     await admin.connect()
     try {
       await admin.query(`create table ${table} (id text primary key, email text not null)`)
-      const output = run('npx', ['vitest', 'run'], project)
-      expect(output).toMatch(/Tests\s+3 passed/)
+      const output = run('npx', ['vitest', 'run'], project).replace(/\x1b\[[0-9;]*m/g, '')
+      expect(output).toMatch(/Tests\s+3 passed \(3\)/)
       const { rows } = await admin.query(`select count(*)::int as n from ${table}`)
       expect(rows[0]).toEqual({ n: 0 })
     } finally {
