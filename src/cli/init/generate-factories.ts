@@ -38,7 +38,9 @@ export function orderTables(tables: readonly TableModel[]): {
   }
   let pending = tables.filter((t) => !skipped.some((s) => s.table === t))
   for (;;) {
-    const ready = pending.filter((t) => parentsOf(t).every((p) => done.has(p) && p !== t.exportName))
+    const ready = pending
+      .filter((t) => parentsOf(t).every((p) => done.has(p) && p !== t.exportName))
+      .sort((a, b) => (a.exportName < b.exportName ? -1 : a.exportName > b.exportName ? 1 : 0))
     if (ready.length === 0) break
     for (const t of ready) {
       done.add(t.exportName)
@@ -46,12 +48,24 @@ export function orderTables(tables: readonly TableModel[]): {
     }
     pending = pending.filter((t) => !done.has(t.exportName))
   }
-  const skippedNames = new Set(skipped.map((s) => s.table.exportName))
+  const onCycle = (start: TableModel): boolean => {
+    const seen = new Set<string>()
+    const stack = parentsOf(start)
+    while (stack.length > 0) {
+      const name = stack.pop()!
+      if (name === start.exportName) return true
+      const parent = pending.find((t) => t.exportName === name)
+      if (parent === undefined || seen.has(name)) continue
+      seen.add(name)
+      stack.push(...parentsOf(parent))
+    }
+    return false
+  }
   for (const table of pending) {
     const parents = parentsOf(table).filter((p) => !done.has(p))
-    const reason = parents.some((p) => skippedNames.has(p))
-      ? `references ${parents.join(', ')}, which has no generated factory`
-      : `its NOT NULL foreign keys form a cycle (through ${parents.join(', ')}): write this factory by hand`
+    const reason = onCycle(table)
+      ? `its NOT NULL foreign keys form a cycle (through ${parents.join(', ')}): write this factory by hand`
+      : `references ${parents.join(', ')}, which has no generated factory`
     skipped.push({ table, reason })
   }
   return { ordered, skipped }
