@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { ConfigError } from '../errors.js'
 import { CliExit, EXIT } from './exit.js'
@@ -10,6 +10,7 @@ import {
   INIT_RUNNERS,
   PLAYWRIGHT_SNIPPET,
   VITEST_CONFIG,
+  VITEST_SETUP,
   VITEST_SNIPPET,
   type InitRunner,
 } from './init/runner-wiring.js'
@@ -81,7 +82,9 @@ export async function initCommand(flags: InitFlags, io: CliIo, cwd: string = pro
   )
   for (const file of files.keys()) io.out(`  wrote ${relative(cwd, file)}`)
   const next: string[] = []
-  if (wantsVitest && vitestConfig !== undefined) next.push(VITEST_SNIPPET)
+  if (wantsVitest && vitestConfig !== undefined && !readFileSync(vitestConfig, 'utf8').includes(VITEST_SETUP)) {
+    next.push(VITEST_SNIPPET)
+  }
   if (runner !== 'vitest') next.push(PLAYWRIGHT_SNIPPET)
   const fixtures = join(dirname(out), 'fixtures.ts')
   for (const name of runner === 'both' ? (['vitest', 'playwright'] as const) : [runner]) {

@@ -153,6 +153,28 @@ describe('leakless init', () => {
     expect(readFileSync(config, 'utf8')).toContain('defineConfig')
   })
 
+  it('leaves an existing vitest.config.ts alone and prints the line it lacks', async () => {
+    const dir = join(work, 'own-vitest-config')
+    mkdirSync(dir, { recursive: true })
+    const mine = "export default { test: { include: ['x/**'] } }\n"
+    writeFileSync(join(dir, 'vitest.config.ts'), mine)
+    const io = quietIo()
+    expect(await initCommand({ schema: join(root, 'factories/schema.ts') }, io, dir)).toBe(0)
+    expect(readFileSync(join(dir, 'vitest.config.ts'), 'utf8')).toBe(mine)
+    expect(io.text.join('\n')).not.toContain('wrote vitest.config.ts')
+    expect(io.text.join('\n')).toContain(
+      "// vitest.config.ts, in test: { … }\nglobalSetup: ['leakless/vitest/global-setup'],",
+    )
+
+    writeFileSync(
+      join(dir, 'vitest.config.ts'),
+      "export default { test: { globalSetup: ['leakless/vitest/global-setup'] } }\n",
+    )
+    const again = quietIo()
+    expect(await initCommand({ schema: join(root, 'factories/schema.ts'), force: true }, again, dir)).toBe(0)
+    expect(again.text.join('\n')).not.toContain('// vitest.config.ts, in test')
+  })
+
   it('bad input exits 2 with what is wrong', async () => {
     const cases: [string[], RegExp][] = [
       [['init', '--runner', 'jest'], /--runner "jest" is not a runner\. Use vitest, playwright, both/],

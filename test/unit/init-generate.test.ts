@@ -51,6 +51,7 @@ describe('generateFactories', () => {
     const mood = pgEnum('mood', ['happy', 'sad'])
     const people = pgTable('people', {
       id: uuid('id').primaryKey(),
+      avatarId: uuid('avatar_id'),
       workEmail: varchar('work_email', { length: 200 }).notNull(),
       handle: text('handle').notNull(),
       apiToken: text('api_token'),

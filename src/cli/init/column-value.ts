@@ -86,7 +86,7 @@ function textValue(column: ColumnModel, table: string): ColumnValue {
     length !== null && length < minimum
       ? { kind: 'value', code, note: `varchar(${length}) may be too short for a leakless id; widen it or override` }
       : { kind: 'value', code }
-  if (column.columnType === 'PgUUID') return { kind: 'value', code: 'randomUUID()' }
+  if (column.columnType === 'PgUUID') return column.notNull ? { kind: 'value', code: 'randomUUID()' } : { kind: 'omit' }
   if (EMAIL.test(n)) {
     const label = n === 'email' || n === 'mail' ? singular(table) : labelOf(n.replace(EMAIL, ''), 'user')
     return tagged(`f.email('${label}')`, 48)

@@ -17,6 +17,9 @@ export function configSource(options: { migrations: string | null; schemas: stri
   return `import { defineConfig } from 'leakless'\n\nexport default defineConfig({\n${lines.join('\n')}\n})\n`
 }
 
+/** The module Vitest's `globalSetup` names. */
+export const VITEST_SETUP = 'leakless/vitest/global-setup'
+
 /** A `vitest.config.ts` for a project that has none. */
 export const VITEST_CONFIG = `import { defineConfig } from 'vitest/config'
 
