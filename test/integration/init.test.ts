@@ -175,6 +175,27 @@ describe('leakless init', () => {
     expect(again.text.join('\n')).not.toContain('// vitest.config.ts, in test')
   })
 
+  it("without --schema, reads the schema of drizzle-kit's drizzle.config.ts", async () => {
+    const dir = join(work, 'drizzle-kit')
+    mkdirSync(join(dir, 'drizzle', 'meta'), { recursive: true })
+    writeFileSync(join(dir, 'drizzle', 'meta', '_journal.json'), '{}')
+    writeFileSync(join(dir, 'drizzle.config.ts'), "export default { dialect: 'postgresql', schema: './src/**/*.ts' }\n")
+    const globbed = await initCommand({}, quietIo(), dir).catch((e: unknown) => e)
+    expect(isLeaklessError(globbed) && globbed.code).toBe('INIT_SCHEMA_MISSING')
+    expect((globbed as Error).message).toContain('drizzle.config.ts names no single schema file')
+
+    writeFileSync(
+      join(dir, 'drizzle.config.ts'),
+      "export default { dialect: 'postgresql', schema: '../../../factories/schema.ts' }\n",
+    )
+    const io = quietIo()
+    expect(await initCommand({ runner: 'playwright' }, io, dir)).toBe(0)
+    expect(io.text.join('\n')).toContain('4 of 4 tables got a factory (from ../../../factories/schema.ts)')
+    expect(readFileSync(join(dir, 'leakless.config.ts'), 'utf8')).toContain("migrations: './drizzle',")
+    expect(io.text.join('\n')).not.toContain('vitest')
+    expect(io.text.join('\n')).toContain("import { leaklessTest } from 'leakless/playwright'")
+  })
+
   it('bad input exits 2 with what is wrong', async () => {
     const cases: [string[], RegExp][] = [
       [['init', '--runner', 'jest'], /--runner "jest" is not a runner\. Use vitest, playwright, both/],
