@@ -42,6 +42,10 @@ describe('generateFactories', () => {
     ])
     expect(factoryOf(source, 'activity')).toEqual(['userId: f.ref(users),', 'action: f.faker.lorem.word(),'])
     expect(factoryOf(source, 'sessions')).toContain("token: f.id('token'),")
+    // A trait per value of the first enum column, as the hand-written factories have.
+    expect(source).toContain(
+      "  name: f.faker.person.fullName(),\n})).traits({\n  parent: { role: 'parent' as const },\n  instructor: { role: 'instructor' as const },\n  admin: { role: 'admin' as const },\n})",
+    )
     expect(source.indexOf('export const users')).toBeLessThan(source.indexOf('export const sessions'))
     expect(source).toMatch(/export const factories = \{ users, activity, bookings, sessions \}\n$/)
     expect(source).not.toContain('randomUUID')

@@ -15,6 +15,16 @@ const TAKEN = new Set(['defineFactory', 'schema', 'factories', 'randomUUID'])
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 const property = (key: string) => (IDENTIFIER.test(key) ? key : quote(key))
 
+/** A trait per value of the table's first NOT NULL enum column (`.traits({ admin: { role: 'admin' } })`), or nothing. */
+function enumTraits(table: TableModel): string {
+  const column = table.columns.find((c) => c.notNull && c.enumValues.length > 1 && c.references === null)
+  if (column === undefined) return ''
+  const traits = column.enumValues.map(
+    (value) => `  ${property(value)}: { ${property(column.key)}: ${quote(value)} as const },`,
+  )
+  return `.traits({\n${traits.join('\n')}\n})`
+}
+
 /** Orders tables parents first by their NOT NULL references; tables on a cycle (and what needs them) are left out with a reason. */
 export function orderTables(tables: readonly TableModel[]): {
   ordered: TableModel[]
@@ -110,7 +120,7 @@ export function generateFactories(tables: readonly TableModel[], options: Genera
       }
     }
     const body = lines.length === 0 ? '({})' : `({\n${lines.join('\n')}\n})`
-    return `/** ${table.qualifiedName} */\nexport const ${names.get(table.exportName)} = defineFactory(schema.${table.exportName}, (f) => ${body})`
+    return `/** ${table.qualifiedName} */\nexport const ${names.get(table.exportName)} = defineFactory(schema.${table.exportName}, (f) => ${body})${enumTraits(table)}`
   })
   const header = [
     '// Written by `leakless init`: edit freely, it is yours now. Unique and identifying values start with the',
