@@ -160,18 +160,27 @@ describe('generateFactories', () => {
       },
       (t) => [foreignKey({ columns: [t.x, t.y], foreignColumns: [pairs.a, pairs.b] })],
     )
+    const defaulted = pgTable('defaulted', {
+      id: text('id').primaryKey(),
+      accountId: integer('account_id')
+        .notNull()
+        .default(1)
+        .references(() => accounts.id),
+    })
     const orphans = pgTable('orphans', {
       hiddenId: text('hidden_id')
         .notNull()
         .references(() => hidden.id),
     })
-    const source = generate({ accounts, pairs, schema, orphans })
+    const source = generate({ defaulted, accounts, pairs, schema, orphans })
     expect(factoryOf(source, 'schemaFactory')).toEqual([
       "'owner email': f.ref(accounts, 'email'),",
       '// x: part of a foreign key over several columns: pass it in the overrides',
       '// y: part of a foreign key over several columns: pass it in the overrides',
     ])
     expect(source).toContain('export const schemaFactory = defineFactory(schema.schema,')
+    // A foreign key with a default is the database's to fill, like any column with a default.
+    expect(factoryOf(source, 'defaulted')).toEqual(['id: f.id(),'])
     expect(source).toContain(
       '// orphans (public.orphans): no factory, references public.hidden (NOT NULL), which the schema module does not export.',
     )

@@ -107,8 +107,8 @@ function textValue(column: ColumnModel, table: string): ColumnValue {
  * generated included) and nullable ones without an obvious value; foreign keys become refs.
  */
 export function columnValue(column: ColumnModel, table: string): ColumnValue {
-  if (column.references !== null) return column.notNull ? { kind: 'ref', ...column.references } : { kind: 'omit' }
   if (column.hasDefault) return { kind: 'omit' }
+  if (column.references !== null) return column.notNull ? { kind: 'ref', ...column.references } : { kind: 'omit' }
   if (column.compositeReference) {
     return column.notNull
       ? { kind: 'note', note: 'part of a foreign key over several columns: pass it in the overrides' }
