@@ -109,6 +109,7 @@ describe('leakless init', () => {
 
     const before = await Promise.all(INIT_SCHEMA_TABLES.map((t) => count(db, t)))
     expect(before).toEqual([0, 0, 0, 0, 0])
+    let closed = false
     const runContext = await createRun({ db, cleanup: { schemas: ['public', 'init_shop', 'init_billing'] } })
     try {
       const scope = runContext.scope('init factories')
@@ -121,7 +122,9 @@ describe('leakless init', () => {
       // Refs create parents: an invoice line makes an invoice (and its account) and a product (and its category).
       expect(await Promise.all(INIT_SCHEMA_TABLES.map((t) => count(db, t)))).toEqual([3, 3, 2, 2, 1])
 
-      await scope.cleanup()
+      const cleanup = await scope.cleanup()
+      // 11 rows of the fixture's tables, 8 of the reference's (5 users: one each, two per booking).
+      expect(cleanup.total).toBe(19)
       expect(await Promise.all(INIT_SCHEMA_TABLES.map((t) => count(db, t)))).toEqual([0, 0, 0, 0, 0])
       // The reference tables are shared with other suites: no row of this scope is left in any of them.
       const mine = 'starts_with(id, $1)'
@@ -129,8 +132,13 @@ describe('leakless init', () => {
       expect(await count(db, 'public.sessions', mine, [scope.prefix])).toBe(0)
       expect(await count(db, 'public.bookings', mine, [scope.prefix])).toBe(0)
       expect(await count(db, 'public.activity', 'id = $1', [created.activity!.id])).toBe(0)
+      // Nothing for the worker's cleanup, and its audit finds nothing left.
+      closed = true
+      const report = await runContext.close()
+      expect(report.clean).toBe(true)
+      expect(report.cleanup.deleted).toEqual({})
     } finally {
-      await runContext.close()
+      if (!closed) await runContext.close()
     }
   })
 
