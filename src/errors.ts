@@ -20,6 +20,10 @@ export type LeaklessErrorCode =
   | 'TABLE_KEY_INVALID'
   | 'UNKNOWN_SCHEMA'
   | 'GLOBAL_SETUP_MISSING'
+  // leakless init (ConfigError)
+  | 'INIT_SCHEMA_MISSING'
+  | 'INIT_SCHEMA_INVALID'
+  | 'INIT_FILE_EXISTS'
   // database connection (ConnectionError)
   | 'DB_UNREACHABLE'
   | 'DB_AUTH_FAILED'

@@ -10,9 +10,11 @@ export const ACCEPTS: Readonly<Record<string, string>> = {
   'older-than': `a whole number with a unit (s, m, h, d), e.g. ${DURATION_FORMS}`,
   run: 'a run tag of 14 characters [0-9a-z] (LEAKLESS_RUN, or the runTag `leakless decode` prints)',
   prefix: 'an owned prefix: a run tag, "-", and fields ending at a "-" (run.prefix or scope.prefix)',
-  schema: 'a schema name',
+  schema: 'a schema name (for init: the drizzle schema module)',
   config: 'the path of a config file',
   'data-dir': 'a directory',
+  out: 'the path of the factories module to write',
+  runner: 'vitest, playwright or both',
 }
 
 const bad = (option: string, text: string, what: string) =>

@@ -5,6 +5,7 @@ import { dbCommand } from './db-command.js'
 import { decodeCommand } from './decode-command.js'
 import { DURATION_FORMS } from './duration.js'
 import { errorMessage, CliExit, EXIT } from './exit.js'
+import { initCommand } from './init-command.js'
 import type { CliIo } from './io.js'
 import { packageVersion } from './package-version.js'
 import { registryCommand } from './registry-command.js'
@@ -54,6 +55,17 @@ export function buildProgram(): CAC {
     .option('--data-dir <dir>', 'Data directory (default: LEAKLESS_PG_DIR, else one per user and working directory)')
     .example('  $ export DATABASE_URL=$(leakless db start)')
     .example('  $ leakless db stop')
+
+  cli
+    .command(
+      'init',
+      'Write leakless.config.ts, factories for every table of your drizzle schema, and the runner wiring',
+    )
+    .option('--schema <file>', "Your drizzle schema module (default: drizzle.config.ts's schema)")
+    .option('--out <file>', 'The factories module to write (default: test/factories.ts)')
+    .option('--runner <runner>', 'vitest, playwright or both (default: vitest)')
+    .option('--force', 'Overwrite files that exist')
+    .example('  $ leakless init --schema ./src/db/schema.ts')
 
   cli.help()
   cli.version(packageVersion())
@@ -117,6 +129,14 @@ function runCommand(
         },
         io,
       )
+    case 'init':
+      if (schemas.length > 1) {
+        throw new CliExit(
+          EXIT.error,
+          `--schema is given ${schemas.length} times: init reads one schema module. Run \`leakless init --help\`.`,
+        )
+      }
+      return initCommand({ schema: schemas[0], out: text('out'), runner: text('runner'), force: flag('force') }, io)
     case 'registry':
       return registryCommand({ run: text('run'), json: flag('json'), drop: flag('drop'), config: text('config') }, io)
     default:

@@ -57,7 +57,7 @@ describe('leakless CLI', () => {
     expect(v.code).toBe(0)
     expect(v.stdout).toContain(`leakless/${version}`)
     expect(help.code).toBe(0)
-    for (const command of ['decode', 'audit', 'sweep', 'registry', 'db']) expect(help.stdout).toContain(command)
+    for (const command of ['decode', 'audit', 'sweep', 'registry', 'db', 'init']) expect(help.stdout).toContain(command)
     expect(auditHelp.code).toBe(0)
     expect(auditHelp.stdout).toContain('--run <tag>')
   })

@@ -65,7 +65,17 @@ describe('bad input (fuzzed): the command line', () => {
     anyText,
     fc
       .tuple(
-        fc.constantFrom('--run', '--older-than', '--schema', '--prefix', '--json', '--dry-run', '--data-dir'),
+        fc.constantFrom(
+          '--run',
+          '--older-than',
+          '--schema',
+          '--prefix',
+          '--json',
+          '--dry-run',
+          '--data-dir',
+          '--out',
+          '--force',
+        ),
         anyText,
       )
       .map(([o, v]) => `${o}=${v}`),
@@ -73,7 +83,7 @@ describe('bad input (fuzzed): the command line', () => {
   const argv = fc.oneof(
     fc.array(word, { maxLength: 7 }),
     fc
-      .tuple(fc.constantFrom('decode', 'audit', 'sweep', 'registry', 'db'), fc.array(word, { maxLength: 6 }))
+      .tuple(fc.constantFrom('decode', 'audit', 'sweep', 'registry', 'db', 'init'), fc.array(word, { maxLength: 6 }))
       .map(([c, rest]) => [c, ...rest]),
   )
   const program = buildProgram()

@@ -67,7 +67,7 @@ describe('the command line', () => {
 
   it('every other mistake exits 2 with one line that says what is accepted', () => {
     const cases: Array<[string[], RegExp]> = [
-      [['bogus'], /^unknown command "bogus"\. Commands: decode, audit, sweep, registry, db\./],
+      [['bogus'], /^unknown command "bogus"\. Commands: decode, audit, sweep, registry, db, init\./],
       [['--bogus'], /^unknown option "--bogus": a command comes first/],
       [['sweep', '--bogus'], /^unknown option "--bogus" for sweep; its options: --older-than <duration>, --dry-run,/],
       [['sweep', '-1h'], /^unknown option "-1h" for sweep/],
@@ -91,6 +91,14 @@ describe('the command line', () => {
       [['db'], /^db needs <action>: start, stop or url/],
       [['db', 'restart'], /^unknown db action "restart": use start, stop, url/],
       [['db', 'url', '--data-dir'], /^--data-dir needs a value: a directory/],
+      [['init', 'schema.ts'], /^unexpected argument "schema\.ts": init takes no arguments/],
+      [['init', '--out'], /^--out needs a value: the path of the factories module to write/],
+      [['init', '--runner='], /^--runner needs a value: vitest, playwright or both/],
+      [['init', '--force=1'], /^--force takes no value/],
+      [
+        ['init', '--schema', 'a.ts', '--bogus'],
+        /^unknown option "--bogus" for init; its options: --schema <file>, --out <file>/,
+      ],
     ]
     for (const [args, expected] of cases) {
       const { code, message } = refusal(...args)
