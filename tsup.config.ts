@@ -10,10 +10,11 @@ export default defineConfig({
     'playwright/global-setup': 'src/playwright/global-setup.ts',
     'playwright/global-teardown': 'src/playwright/global-teardown.ts',
   },
-  format: ['esm'],
+  format: ['esm', 'cjs'],
   target: 'node20',
   dts: true,
   clean: true,
   sourcemap: true,
   splitting: true,
+  shims: true,
 })

@@ -28,7 +28,7 @@ export interface LeaklessTestOptions<F extends FactoryMap = Record<never, never>
   factories?: F
   /** Options that override `leakless.config.ts` (searched from the Playwright config's folder). @default {} */
   config?: LeaklessConfig
-  /** Defaults of `loginAs`: sessions factory, cookie name, URL… @default { factory: 'sessions', cookie: 'session' } */
+  /** Defaults of `loginAs`: sessions factory, cookie name, URL…, or the app's own sign-in (`cookies`). @default { factory: 'sessions', cookie: 'session' } */
   login?: LoginOptions
 }
 
@@ -40,7 +40,7 @@ export interface LeaklessTestFixtures<F extends FactoryMap = Record<never, never
   factories: BoundMap<F>
   /** The drizzle instance (postgres.js) of the worker's connection, as the `leakless/vitest` fixture of that name. */
   db: DrizzleDatabase
-  /** Creates a session for a user and sets the app's session cookie on the test's browser context. */
+  /** Signs a user in: a sessions row and its cookie, or the cookies of `login.cookies`, on the test's browser context. */
   loginAs: LoginAs
 }
 
@@ -135,11 +135,12 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>>(
       if (cleanupError !== undefined) throw cleanupError
     },
     factories: async ({ scope }, use) => use(scope.bind(factories) as BoundMap<F>),
-    loginAs: async ({ scope, factories: bound, context, baseURL }, use) =>
+    loginAs: async ({ scope, factories: bound, context, baseURL, db }, use) =>
       use(
         createLoginAs({
           scope,
           context,
+          db,
           baseURL,
           factories: bound as unknown as FactoryMap,
           defaults: options.login ?? {},

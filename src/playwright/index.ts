@@ -6,7 +6,16 @@ export type {
   LeaklessTestOptions,
   LeaklessWorkerFixtures,
 } from './fixtures.js'
-export type { LoginAs, LoginCookie, LoginOptions, LoginResult, LoginRow } from './login.js'
+export type {
+  LoginAs,
+  LoginCookie,
+  LoginCookieInput,
+  LoginHook,
+  LoginHookArgs,
+  LoginOptions,
+  LoginResult,
+  LoginRow,
+} from './login.js'
 export { startDatabase } from './database.js'
 export type { StartDatabaseOptions } from './database.js'
 export { CREATED_ROWS_ATTACHMENT, SEED_ATTACHMENT } from './test-report.js'

@@ -1,6 +1,16 @@
-import type { BrowserContext } from '@playwright/test'
 import { ConfigError } from '../errors.js'
+import type { DrizzleDatabase } from '../run/database-like.js'
 import type { Bindable, TestScope } from '../run/test-scope.js'
+import {
+  cookieFor,
+  describeValue,
+  hookCookies,
+  type CookieDefaults,
+  type LoginCookie,
+  type LoginCookieInput,
+} from './login-cookies.js'
+
+export type { LoginCookie, LoginCookieInput } from './login-cookies.js'
 
 /** A row as `loginAs` sees it: a user, a session. */
 export type LoginRow = Record<string, unknown>
@@ -10,8 +20,32 @@ interface SessionCreator {
   create(overrides?: LoginRow): Promise<LoginRow>
 }
 
+/** What the `login.cookies` hook gets: the user to sign in, and the test's scope, database and `baseURL`. */
+export interface LoginHookArgs {
+  user: LoginRow
+  /** The test's scope: rows the hook creates through its factories are cleaned up with the test's. */
+  scope: TestScope
+  /** The worker's drizzle instance (the `db` fixture). */
+  db: DrizzleDatabase
+  /** The test's `use.baseURL`, if any. */
+  baseURL: string | undefined
+}
+
+/** The app's own sign-in: the cookies that make `user` signed in (one, or a list). */
+export type LoginHook = (
+  args: LoginHookArgs,
+) => LoginCookieInput | LoginCookieInput[] | Promise<LoginCookieInput | LoginCookieInput[]>
+
 /** How `loginAs` makes a session and the cookie that carries it. Set defaults in `leaklessTest({ login })`; override per call. */
 export interface LoginOptions {
+  /**
+   * The app's own sign-in, instead of a sessions row: returns the cookies for `user` (e.g. a JWT
+   * signed with the app's secret), which `loginAs` sets on the browser context. `factory`, `session`,
+   * `value` and `cookie` are then unused; `url`/`domain`, `path`, `httpOnly`, `secure` and `sameSite`
+   * are the defaults of every cookie it returns.
+   * @default none: a row of the sessions factory, its token as the `session` cookie
+   */
+  cookies?: LoginHook
   /**
    * The factory that creates session rows: its key in `leaklessTest({ factories })`, or a factory.
    * @default 'sessions'
@@ -37,13 +71,13 @@ export interface LoginOptions {
   sameSite?: 'Strict' | 'Lax' | 'None'
 }
 
-/** A cookie as `context.addCookies()` takes it. */
-export type LoginCookie = Parameters<BrowserContext['addCookies']>[0][number]
-
-/** What `loginAs` did: the session row it created and the cookie it set. */
+/** What `loginAs` did: the session row it created (none with `login.cookies`) and the cookies it set. */
 export interface LoginResult {
-  session: LoginRow
+  /** The sessions row; `null` when the `login.cookies` hook signed the user in. */
+  session: LoginRow | null
+  /** The first (with the default, the only) cookie set. */
   cookie: LoginCookie
+  cookies: LoginCookie[]
 }
 
 /**
@@ -62,7 +96,8 @@ export type LoginAs = (user: LoginRow, options?: LoginOptions) => Promise<LoginR
 /** @internal */
 export interface LoginDeps {
   scope: TestScope
-  context: BrowserContext
+  context: { addCookies(cookies: LoginCookie[]): Promise<void> }
+  db: DrizzleDatabase
   baseURL: string | undefined
   factories: Record<string, Bindable<unknown>>
   defaults: LoginOptions
@@ -72,6 +107,12 @@ export interface LoginDeps {
 export function createLoginAs(deps: LoginDeps): LoginAs {
   return async (user, callOptions = {}) => {
     const options: LoginOptions = { ...deps.defaults, ...callOptions }
+    if (options.cookies) {
+      const returned = await options.cookies({ user, scope: deps.scope, db: deps.db, baseURL: deps.baseURL })
+      const cookies = hookCookies(returned).map((c) => cookieFor(c, options, deps.baseURL))
+      await deps.context.addCookies(cookies)
+      return { session: null, cookie: cookies[0]!, cookies }
+    }
     const creator = sessionFactory(deps, options.factory ?? 'sessions')
     const overrides = options.session ? options.session(user) : { userId: userId(user) }
     const session = await creator.create(overrides)
@@ -80,13 +121,13 @@ export function createLoginAs(deps: LoginDeps): LoginAs {
     if (typeof value !== 'string' || value === '') {
       throw new ConfigError(
         'CONFIG_INVALID',
-        `loginAs(): the session row has no cookie value (got ${describe(value)}${options.value ? ' from login.value' : ' from session.token'}). Columns of the row: ${Object.keys(session).join(', ')}. Pass login: { value: (session) => session.<column> }.`,
+        `loginAs(): the session row has no cookie value (got ${describeValue(value)}${options.value ? ' from login.value' : ' from session.token'}). Columns of the row: ${Object.keys(session).join(', ')}. Pass login: { value: (session) => session.<column> }.`,
         { details: { option: 'login.value', cookie: name } },
       )
     }
-    const cookie = cookieFor(name, value, options, deps.baseURL)
+    const cookie = cookieFor({ name, value }, options satisfies CookieDefaults, deps.baseURL)
     await deps.context.addCookies([cookie])
-    return { session, cookie }
+    return { session, cookie, cookies: [cookie] }
   }
 }
 
@@ -108,36 +149,9 @@ function userId(user: LoginRow): unknown {
   if (typeof user !== 'object' || user === null || user.id === undefined) {
     throw new ConfigError(
       'CONFIG_INVALID',
-      `loginAs(user) expects a user row with an id (got ${describe(user)}). For users keyed otherwise, pass login: { session: (user) => ({ userId: user.<key> }) }.`,
+      `loginAs(user) expects a user row with an id (got ${describeValue(user)}). For users keyed otherwise, pass login: { session: (user) => ({ userId: user.<key> }) }.`,
       { details: { option: 'login.session' } },
     )
   }
   return user.id
-}
-
-function cookieFor(name: string, value: string, options: LoginOptions, baseURL: string | undefined): LoginCookie {
-  const attributes = {
-    name,
-    value,
-    httpOnly: options.httpOnly ?? true,
-    sameSite: options.sameSite ?? 'Lax',
-    ...(options.secure === undefined ? {} : { secure: options.secure }),
-  }
-  if (options.domain !== undefined) return { ...attributes, domain: options.domain, path: options.path ?? '/' }
-  if (options.url) return { ...attributes, url: options.url }
-  if (!baseURL) {
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      `loginAs() does not know which site the "${name}" cookie is for: set use.baseURL in playwright.config (or webServer.url), or pass login: { url } (or { domain }).`,
-      { details: { option: 'login.url', cookie: name } },
-    )
-  }
-  // The app's session cookie is for the whole site, not for the path baseURL may end in.
-  return { ...attributes, url: new URL(baseURL).origin }
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return String(value)
-  if (typeof value === 'string') return JSON.stringify(value)
-  return typeof value === 'object' ? 'an object' : typeof value
 }

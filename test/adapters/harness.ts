@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createServer } from 'node:net'
 import postgres from 'postgres'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -109,3 +110,12 @@ export async function countRunRows(url: string, runTag: string): Promise<Record<
 
 /** A new run tag for one runner invocation (what CI would put in LEAKLESS_RUN). */
 export { createRunTag } from '../../src/ids/run-tag.js'
+
+/** A TCP port that was free a moment ago (for an app server). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const { port } = server.address() as { port: number }
+  await new Promise((done) => server.close(done))
+  return port
+}

@@ -324,7 +324,7 @@ export function typesOfTheFixtures(): void {
     expectTypeOf(user).toEqualTypeOf<User>()
     expectTypeOf(await factories.sessions.create({ userId: user, ttlHours: 1 })).toEqualTypeOf<Session>()
     const { session, cookie } = await loginAs(user, { url: 'http://127.0.0.1:3000' })
-    expectTypeOf(session).toEqualTypeOf<Record<string, unknown>>()
+    expectTypeOf(session).toEqualTypeOf<Record<string, unknown> | null>()
     expectTypeOf(cookie).toEqualTypeOf<LoginCookie>()
     expectTypeOf(scope).toEqualTypeOf<TestScope>()
     expectTypeOf(run).toEqualTypeOf<RunContext>()

@@ -1,8 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 
 const root = resolve(import.meta.dirname, '../..')
 // The scratch project is a plain Node process: none of this runner's worker variables.
@@ -13,16 +12,13 @@ const run = (cmd: string, args: string[], cwd: string) =>
   execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
 describe('the packed package', () => {
-  it('builds, packs, installs into a scratch project and imports with types', () => {
-    run('npm', ['run', 'build'], root)
+  it('installs into a scratch project and imports with types', () => {
+    // Built and packed by test/package/global-setup.ts.
     expect(existsSync(join(root, 'dist/index.d.ts'))).toBe(true)
-    const out = mkdtempSync(join(tmpdir(), 'leakless-pack-'))
-    run('npm', ['pack', '--pack-destination', out], root)
-    const tarball = readdirSync(out).find((f) => f.endsWith('.tgz'))!
-    const scratch = join(out, 'scratch')
-    run('mkdir', ['-p', scratch], out)
+    const tarball = inject('tarball')
+    const scratch = mkdtempSync(join(dirname(tarball), 'scratch-'))
     writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }))
-    run('npm', ['install', '--no-audit', '--no-fund', join(out, tarball)], scratch)
+    run('npm', ['install', '--no-audit', '--no-fund', tarball], scratch)
     expect(existsSync(join(scratch, 'node_modules/leakless/dist/index.d.ts'))).toBe(true)
     const printed = run(
       'node',

