@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 import pg from 'pg'
 import { describe, expect, inject, it } from 'vitest'
 import { databaseUrl } from '../integration/drivers.js'
@@ -79,7 +80,7 @@ test('creates users on node-postgres (${n})', async ({ factories, scope }) => {
     await admin.connect()
     try {
       await admin.query(`create table ${table} (id text primary key, email text not null)`)
-      const output = run('npx', ['vitest', 'run'], project).replace(/\x1b\[[0-9;]*m/g, '')
+      const output = stripVTControlCharacters(run('npx', ['vitest', 'run'], project))
       expect(output).toMatch(/Tests\s+3 passed \(3\)/)
       const { rows } = await admin.query(`select count(*)::int as n from ${table}`)
       expect(rows[0]).toEqual({ n: 0 })
