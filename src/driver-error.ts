@@ -62,7 +62,8 @@ export function isConnectionLost(error: unknown): boolean {
 }
 
 // node-postgres reports a dropped or closed connection by message only.
-const LOST_MESSAGES = /Connection terminated unexpectedly|Connection terminated due to connection timeout|Client has encountered a connection error/
+const LOST_MESSAGES =
+  /Connection terminated unexpectedly|Connection terminated due to connection timeout|Client has encountered a connection error/
 const CLOSED_MESSAGES = /Cannot use a pool after calling end on the pool|Client was closed and is not queryable/
 
 function messageOf(error: unknown): string {

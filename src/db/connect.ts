@@ -110,7 +110,10 @@ async function connectUrl(
   }
   const driver = options.driver ?? (await defaultDriver())
   if (driver === 'pg') return connectPg(parsed, target, origin, options, timeoutMs, server)
-  const [{ default: postgres }, { drizzle }] = await Promise.all([import('postgres'), import('drizzle-orm/postgres-js')])
+  const [{ default: postgres }, { drizzle }] = await Promise.all([
+    import('postgres'),
+    import('drizzle-orm/postgres-js'),
+  ])
   // postgres.js takes a socket directory only as its `host` option (it would send `?host=` as a setting).
   const client = postgres(parsed.driverUrl, {
     ...(parsed.socketDir === null ? {} : { host: parsed.socketDir, port: parsed.port }),

@@ -52,7 +52,12 @@ export function rawQueryOf(db: DrizzleDatabase): RawQuery | null {
       (await pglite.query(text, params, { rowMode: 'object', parsers: pgliteParsers })).rows
     return Object.assign(run, { arrays: false })
   }
-  if (typeof client === 'object' && client !== null && 'query' in client && ('totalCount' in client || 'connectionParameters' in client)) {
+  if (
+    typeof client === 'object' &&
+    client !== null &&
+    'query' in client &&
+    ('totalCount' in client || 'connectionParameters' in client)
+  ) {
     // node-postgres: one statement per call; values parsed as drizzle's node-postgres session does.
     const pg = client as NodePgClient
     const run = async (text: string, params: unknown[]) =>
