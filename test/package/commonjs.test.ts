@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { describe, expect, inject, it } from 'vitest'
 
 const own = createRequire(import.meta.url)
+const root = resolve(import.meta.dirname, '../..')
 // The scratch project is a plain Node process: none of this runner's worker variables.
 const env = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => !/^(VITEST|TEST_|LEAKLESS_|NODE_OPTIONS$)/.test(k)),
@@ -24,7 +25,9 @@ function run(cmd: string, args: string[], cwd: string, extra: Record<string, str
     throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${stdout ?? ''}\n${stderr ?? ''}`)
   }
 }
-const version = (name: string) => (own(`${name}/package.json`) as { version: string }).version
+// Read from node_modules: not every package exports its package.json.
+const version = (name: string) =>
+  (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
 
 const SUBPATHS = ['vitest/global-setup', 'playwright', 'playwright/global-setup', 'playwright/global-teardown']
 
@@ -124,6 +127,8 @@ describe('the packed package from CommonJS', () => {
         tarball,
         `@playwright/test@${version('@playwright/test')}`,
         `vitest@${version('vitest')}`,
+        // A driver is the project's own (an optional peer dependency of leakless).
+        `postgres@${version('postgres')}`,
       ],
       scratch,
     )
