@@ -14,7 +14,12 @@ export default defineConfig({
   target: 'node20',
   dts: true,
   clean: true,
+  // Maps point at src/, which the package ships: stack traces (--enable-source-maps) and debuggers open real
+  // files, and the maps need not carry a second copy of the sources.
   sourcemap: true,
+  esbuildOptions(options) {
+    options.sourcesContent = false
+  },
   splitting: true,
   shims: true,
 })

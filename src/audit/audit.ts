@@ -3,7 +3,7 @@ import { cachedSchema } from '../db/introspect.js'
 import type { ForeignKey, SchemaGraph } from '../db/schema-graph.js'
 import { describeValue } from '../describe-value.js'
 import { ConfigError, InputError } from '../errors.js'
-import { decodeId } from '../ids/decode.js'
+import { decodeId, type DecodedId } from '../ids/decode.js'
 import { RUN_TAG_LENGTH, RUN_TAG_PATTERN, SCOPE_PREFIX_PATTERN } from '../ids/id-format.js'
 import { discoverTagColumns } from '../cleanup/discover.js'
 import { registrySeeds } from '../registry/registry.js'
@@ -71,19 +71,41 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
       ;(merged[found.table] ??= []).push(found.column)
     }
   }
-  const tagColumns = tagColumnsOf(graph, merged)
   const keys = new Map<string, Record<string, unknown>[]>()
   for (const entry of ledger) {
     if (graph.tables.has(entry.table) && Object.keys(entry.key).length > 0) {
       keys.set(entry.table, [...(keys.get(entry.table) ?? []), entry.key])
     }
   }
-  const queries = buildAuditQueries(
-    graph,
-    { tagColumns, keys, registryKeys: new Set(registry.untaggedTables.filter((t) => graph.tables.has(t))) },
-    { pattern: likePrefix(prefix), deep: options.deep ?? false, limit },
+  const registryKeys = new Set(registry.untaggedTables.filter((t) => graph.tables.has(t)))
+  const find = async (tagColumns: Map<string, string[]>) => {
+    const queries = buildAuditQueries(
+      graph,
+      { tagColumns, keys, registryKeys },
+      { pattern: likePrefix(prefix), deep: options.deep ?? false, limit },
+    )
+    const results = await Promise.all(queries.map((query) => options.db.execute<ResultRow>(query.text, query.params)))
+    return { queries, results }
+  }
+  let tagColumns = tagColumnsOf(graph, merged)
+  let found = await find(tagColumns)
+  // A column only the deep scan found is a tag column too: searched again, the rows that depend on its rows count.
+  const deepHits = found.results.flatMap((rows, i) =>
+    rows.flatMap((r) =>
+      r.column === null && !r.keyed && r.via === null && r.deep_column !== null
+        ? [[found.queries[i]!.table.name, r.deep_column]]
+        : [],
+    ),
   )
-  const results = await Promise.all(queries.map((query) => options.db.execute<ResultRow>(query.text, query.params)))
+  if (deepHits.length > 0) {
+    for (const [table, column] of deepHits) {
+      const into = (merged[table!] ??= [])
+      if (!into.includes(column!)) into.push(column!)
+    }
+    tagColumns = tagColumnsOf(graph, merged)
+    found = await find(tagColumns)
+  }
+  const { queries, results } = found
 
   const index = new LedgerIndex(ledger)
   const rows: LeakRow[] = []
@@ -120,10 +142,13 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
       const provenance = origin === null ? null : decodeId(origin)
       const scopePrefix =
         provenance?.scopePrefix ?? (origin === null ? undefined : SCOPE_PREFIX_PATTERN.exec(origin)?.[0])
-      const source =
-        entry ??
-        (parent === null ? undefined : index.byKey(parent.table, parent.key)) ??
-        (scopePrefix === undefined ? undefined : index.byScope(scopePrefix))
+      // Only the row's own ledger entry says where it was made: another row's line would point at the wrong code.
+      const test =
+        entry?.test ??
+        (parent === null ? undefined : index.byKey(parent.table, parent.key)?.test) ??
+        (scopePrefix === undefined
+          ? undefined
+          : (options.scopeNames?.get(scopePrefix) ?? index.byScope(scopePrefix)?.test))
       rows.push({
         table: name,
         key,
@@ -131,8 +156,10 @@ export async function audit(options: AuditOptions): Promise<AuditReport> {
         tag,
         via,
         provenance,
-        test: source?.test ?? (scopePrefix === undefined ? null : (options.scopeNames?.get(scopePrefix) ?? null)),
-        caller: source?.caller ?? null,
+        test: test ?? null,
+        caller: entry?.caller ?? null,
+        factory:
+          entry !== undefined || journaled !== null ? true : ledgerCovers(options, prefix, provenance) ? false : null,
         ageMs: ageOf(now, entry, provenance?.time),
       })
     }
@@ -206,6 +233,12 @@ function mergeTagColumns(
     }
   }
   return merged
+}
+
+// The ledger lists every row its process made through factories: given the ledger and a prefix of that
+// process (or one of its scopes), a row of it the ledger does not list was written outside a factory.
+function ledgerCovers(options: AuditOptions, prefix: string, provenance: DecodedId | null): boolean {
+  return options.ledger !== undefined && provenance !== null && prefix.startsWith(provenance.processPrefix)
 }
 
 // A dependent carries no tag of its own; the key it references usually does.

@@ -57,7 +57,7 @@ export function formatAuditReport(report: AuditReport, options: FormatOptions = 
       keyText(row.key),
       matchText(row),
       whoText(row.provenance),
-      row.caller === null ? '-' : shortPath(row.caller, cwd),
+      whereText(row, cwd),
       formatAge(row.ageMs),
     ])
     const widths = [0, 1, 2, 3].map((i) => Math.max(...cells.map((c) => c[i]!.length)))
@@ -100,6 +100,7 @@ export function auditToJson(report: AuditReport): AuditJson {
       provenance: row.provenance === null ? null : { ...row.provenance, time: row.provenance.time.toISOString() },
       test: row.test,
       caller: row.caller,
+      factory: row.factory,
       ageMs: row.ageMs,
     })),
   }
@@ -150,6 +151,11 @@ function matchText(row: LeakRow): string {
   if (row.via !== null) return `via ${row.via}`
   if (row.column !== null) return row.key[row.column] === row.tag ? `tag in ${row.column}` : `${row.column}=${row.tag}`
   return 'ledger row, no tag'
+}
+
+function whereText(row: LeakRow, cwd: string): string {
+  if (row.caller !== null) return shortPath(row.caller, cwd)
+  return row.factory === false ? 'written outside a factory' : '-'
 }
 
 function whoText(p: DecodedId | null): string {

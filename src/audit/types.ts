@@ -9,7 +9,11 @@ export interface AuditOptions {
   prefix?: string
   /** Audits the whole run: the prefix becomes `<runTag>-`. */
   runTag?: string
-  /** Rows this process made: they name the test and `file:line` of leaked rows, and are found even without a tag. */
+  /**
+   * Rows this process made: they name the test and `file:line` of leaked rows, and are found even without a
+   * tag. With a process or scope prefix, a row of that prefix the ledger does not list was written outside
+   * a factory (`factory: false`).
+   */
   ledger?: readonly LedgerEntry[]
   /** Test names by scope prefix (`run.scopeNames`): name the test of rows no ledger entry explains. */
   scopeNames?: ReadonlyMap<string, string>
@@ -56,8 +60,14 @@ export interface LeakRow {
   provenance: DecodedId | null
   /** Name of the test that created the row, when the ledger knows it. */
   test: string | null
-  /** `file:line:column` of the code that created the row, when the ledger knows it. */
+  /** `file:line:column` of the factory call that created this very row, when the ledger lists it. */
   caller: string | null
+  /**
+   * Whether a factory wrote the row: true when the ledger or the registry's journal lists it; false when the
+   * audit holds the ledger of the process whose prefix the row carries and it does not (the app or raw SQL
+   * wrote it, or it depends on a row that carries the prefix); null when that cannot be told (no ledger).
+   */
+  factory: boolean | null
   /** How long ago the row was created (ledger), else how long ago its run started. */
   ageMs: number | null
 }

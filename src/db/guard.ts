@@ -12,7 +12,11 @@ export interface GuardOptions {
   allowDatabases?: string[]
   /** Environment to read `NODE_ENV`, `APP_ENV` and the `LEAKLESS_ALLOW_*` variables from. @default process.env */
   env?: NodeJS.ProcessEnv
-  /** Where the one-line "destructive SQL allowed on …" notice goes. @default console.error */
+  /**
+   * Where the one-line "destructive SQL allowed on …" notice goes, once per process and target; nothing
+   * goes there with `LEAKLESS_QUIET=1`, or when this run's global setup already printed the same line.
+   * @default console.error
+   */
   log?: (line: string) => void
   /** @internal Test hook: pretend `inet_server_addr()` returned this address. */
   serverAddress?: string | null
@@ -202,9 +206,10 @@ export async function assertSafeTarget(db: Database, options: GuardOptions = {})
   }
   const result = await verdict
   if (!result.ok) throw result.error
-  const line = describeAllowed(result.target)
+  const line = guardNotice(result.target)
+  if (flag(env.LEAKLESS_QUIET) || env[GUARD_NOTICE_ENV] === line) return result.target
   const log = options.log ?? logToStderr
-  const logged = loggedBy.get(log) ?? new Set<string>()
+  const logged = loggedBy.get(log) ?? (log === logToStderr ? stderrLogged() : new Set<string>())
   loggedBy.set(log, logged)
   if (!logged.has(line)) {
     logged.add(line)
@@ -213,10 +218,33 @@ export async function assertSafeTarget(db: Database, options: GuardOptions = {})
   return result.target
 }
 
+/**
+ * @internal The variable a global setup sets for the processes it starts (test workers, an app server):
+ * the guard notice it printed, which they then do not print again.
+ */
+export const GUARD_NOTICE_ENV = 'LEAKLESS_GUARD_NOTICE'
+
+/**
+ * @internal For a global setup: checks the target and prints its notice (as {@link assertSafeTarget}), and
+ * returns the line for {@link GUARD_NOTICE_ENV}; null where the guard refuses (the workers report that).
+ */
+export async function announceTarget(db: Database, options: GuardOptions = {}): Promise<string | null> {
+  try {
+    return guardNotice(await assertSafeTarget(db, options))
+  } catch (error) {
+    if (error instanceof GuardError) return null
+    throw error
+  }
+}
+
 const guarded = new WeakMap<Database, { verdicts: Map<string, Promise<GuardVerdict>> }>()
 // The notice is logged once per process (per log function) and target, not once per connection.
 const loggedBy = new WeakMap<(line: string) => void, Set<string>>()
 const logToStderr = (line: string) => console.error(line)
+// On stderr once per process, even when the package is loaded twice (ESM and CommonJS).
+const STDERR_LOGGED = Symbol.for('leakless.guardNoticesOnStderr')
+const stderrLogged = (): Set<string> =>
+  ((globalThis as typeof globalThis & { [STDERR_LOGGED]?: Set<string> })[STDERR_LOGGED] ??= new Set<string>())
 
 async function inspect(db: Database, options: GuardOptions, env: NodeJS.ProcessEnv): Promise<GuardVerdict> {
   const [row] = await db.execute<{ database: string; address: string | null; port: number | null }>(
@@ -277,7 +305,7 @@ function describePlace(t: { driver: Driver; serverAddress: string | null; port?:
   return t.driver === 'pglite' ? 'in-process' : 'on a unix socket'
 }
 
-function describeAllowed(target: GuardedTarget): string {
+function guardNotice(target: GuardedTarget): string {
   const by = target.allowances.length ? `; allowed by ${target.allowances.join(', ')}` : ''
   return `leakless: destructive SQL allowed on ${target.database} ${describePlace(target)} (${target.driver}${by})`
 }

@@ -6,6 +6,7 @@ import { sweep, type SweepReport } from '../cleanup/sweep.js'
 import type { LeaklessConfig } from '../config/define-config.js'
 import { loadConfig, type ResolvedConfig } from '../config/load-config.js'
 import { connect } from '../db/connect.js'
+import { announceTarget, GUARD_NOTICE_ENV } from '../db/guard.js'
 import { ensureSchema } from '../db/migrate.js'
 import { createRunTag, parseRunTag } from '../ids/run-tag.js'
 import { parseShard } from '../run/environment.js'
@@ -80,7 +81,12 @@ export async function startGlobalRun(options: GlobalRunOptions = {}): Promise<Gl
       options.shard === undefined ? (env.LEAKLESS_SHARD ? parseShard(env.LEAKLESS_SHARD) : null) : options.shard
     if (shard !== null) env.LEAKLESS_SHARD = String(shard)
 
-    const cleanup = cleanupOptionsOf(config)
+    const configured = cleanupOptionsOf(config)
+    const cleanup = { ...configured, guard: { ...configured.guard, env, ...(options.log ? { log: options.log } : {}) } }
+    // The guard's notice, once for the whole run: the workers and an app server inherit the line and stay quiet.
+    delete env[GUARD_NOTICE_ENV]
+    const notice = await announceTarget(db, cleanup.guard)
+    if (notice !== null) env[GUARD_NOTICE_ENV] = notice
     // The sweep deletes with the cleanup's rules: tag columns, schemas, nullable dependents, guard.
     const sweepOptions = { db, ...cleanup }
     const olderThanMs = sweepThresholdMs(config)

@@ -244,6 +244,8 @@ describe('leakless/playwright', () => {
     for (const [i, result] of [one!, two!].entries()) {
       expect(result.code, result.output).toBe(0)
       expect(result.output).not.toMatch(/unique|INSERT_/i)
+      // The guard's notice: once, from the global setup, not once per worker.
+      expect(result.output.match(/leakless: destructive SQL allowed on /g), result.output).toHaveLength(1)
       const tests = results(dirs[i]!)
       expect(tests.length).toBeGreaterThanOrEqual(4)
       for (const t of tests) {

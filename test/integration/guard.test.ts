@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { assertSafeTarget, connect, type Database, type GuardOptions } from '../../src/db/index.js'
+import { announceTarget, GUARD_NOTICE_ENV } from '../../src/db/guard.js'
 import { isLeaklessError, type LeaklessError } from '../../src/errors.js'
 import { drivers } from './drivers.js'
 
@@ -100,6 +101,30 @@ describe.each(drivers)('assertSafeTarget on $name', ({ name, open }) => {
     expect(await assertSafeTarget(fresh, { env, log, serverAddress: null })).toMatchObject({ serverAddress: null })
     expect(queries).toBe(3)
     expect(lines[1]).toMatch(/at 10\.1\.2\.3(:\d+)? \((postgres-js|node-postgres|pglite); allowed by allowRemote\)$/)
+  })
+
+  it('prints nothing with LEAKLESS_QUIET=1, nor the line a global setup already printed for this run', async () => {
+    const lines: string[] = []
+    const log = (line: string) => lines.push(line)
+    await assertSafeTarget(db, { env: { LEAKLESS_QUIET: '1' }, log })
+    expect(lines).toEqual([])
+    const notice = await announceTarget(db, { env: {}, log })
+    expect(lines).toEqual([notice])
+    // A worker of that run: the same line is not printed again, by any log.
+    const worker: string[] = []
+    await assertSafeTarget(db, { env: { [GUARD_NOTICE_ENV]: notice! }, log: (line) => worker.push(line) })
+    expect(worker).toEqual([])
+    // Another target (here: an allowance waived a rule) is news: printed.
+    await assertSafeTarget(db, {
+      env: { [GUARD_NOTICE_ENV]: notice! },
+      serverAddress: '10.1.2.3',
+      allowRemote: true,
+      log: (line) => worker.push(line),
+    })
+    expect(worker).toHaveLength(1)
+    expect(worker[0]).toContain('allowed by allowRemote')
+    // Where the guard refuses, the global setup announces nothing and leaves the refusal to the workers.
+    expect(await announceTarget(db, { env: { NODE_ENV: 'production' }, log })).toBeNull()
   })
 
   // Driver-specific cases are registered only for their driver (no skipped tests).

@@ -36,6 +36,26 @@ describe('the packed package', () => {
     expect(result.email).toMatch(/^[0-9a-z]{14}-w0p\d+x[0-9a-z]{6}-1-10\.parent@example\.test$/)
     expect(result.scope).toBe(1)
     expect(result.error).toBe(true)
+    // A stack trace through the installed package, source maps on, names files that exist: the maps point
+    // at src/, which the package ships.
+    const stack = run(
+      'node',
+      [
+        '--enable-source-maps',
+        '-e',
+        `import('leakless').then((m) => m.createRun({ runTag: 'not-a-tag' })).catch((e) => console.log(e.code, e.stack))`,
+      ],
+      scratch,
+    )
+    expect(stack).toMatch(/^RUN_TAG_INVALID /)
+    const installed = join(scratch, 'node_modules/leakless')
+    const frames = [...stack.matchAll(/\((\/[^()]+?):\d+:\d+\)$/gm)].map((m) => m[1]!)
+    const ours = frames.filter((file) => file.startsWith(`${installed}/`))
+    expect(
+      ours.some((file) => file.startsWith(`${installed}/src/`) && file.endsWith('.ts')),
+      stack,
+    ).toBe(true)
+    for (const file of ours) expect(existsSync(file), `${file} in\n${stack}`).toBe(true)
     // The CLI is linked as a bin of the installed package.
     const decoded = JSON.parse(run('npx', ['leakless', 'decode', result.email, '--json'], scratch)) as { scope: number }
     expect(decoded.scope).toBe(1)

@@ -23,6 +23,7 @@ const report: AuditReport = {
       provenance: provenance(USER),
       test: 'books a lesson',
       caller: '/repo/test/booking.test.ts:12:7',
+      factory: true,
       ageMs: 3_400,
     },
     {
@@ -34,6 +35,7 @@ const report: AuditReport = {
       provenance: null,
       test: null,
       caller: null,
+      factory: null,
       ageMs: null,
     },
     {
@@ -44,7 +46,9 @@ const report: AuditReport = {
       via: 'activity_user_id_users_id_fk',
       provenance: provenance(USER),
       test: 'books a lesson',
-      caller: '/repo/test/booking.test.ts:12:7',
+      // The app wrote it: it names its test, never the line of the factory call that made its parent.
+      caller: null,
+      factory: false,
       ageMs: 2 * 60_000 + 5_000,
     },
   ],
@@ -65,7 +69,7 @@ describe('formatAuditReport', () => {
         '',
         'public.activity (1 row)',
         '  test "books a lesson"',
-        '    id=17  via activity_user_id_users_id_fk  w3 p4242  test/booking.test.ts:12:7  2m',
+        '    id=17  via activity_user_id_users_id_fk  w3 p4242  written outside a factory  2m',
       ].join('\n'),
     )
   })
