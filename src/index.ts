@@ -41,6 +41,7 @@ export type {
   AnyPgDatabase,
   ConnectOptions,
   Database,
+  DatabaseInput,
   DatabaseTarget,
   Driver,
   EmbeddedOptions,

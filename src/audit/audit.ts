@@ -12,6 +12,7 @@ import type { LedgerEntry } from '../run/ledger.js'
 import { columnsByTableKey, schemaOfKey } from '../table-key.js'
 import { LedgerIndex, ownedEntries } from './attribution.js'
 import { buildAuditQueries } from './audit-sql.js'
+import { databaseOf } from '../db/database-input.js'
 import type { AuditOptions, AuditReport, LeakRow } from './types.js'
 
 interface ResultRow extends Record<string, unknown> {
@@ -32,8 +33,9 @@ interface ResultRow extends Record<string, unknown> {
  * const report = await audit({ db, prefix: scope.prefix, ledger: scope.ledger.entries })
  * if (!report.clean) throw leakError(report)
  */
-export async function audit(options: AuditOptions): Promise<AuditReport> {
-  const prefix = resolvePrefix(options)
+export async function audit(input: AuditOptions): Promise<AuditReport> {
+  const prefix = resolvePrefix(input)
+  const options = { ...input, db: await databaseOf(input.db, 'audit()') }
   const started = performance.now()
   const now = options.now ?? new Date()
   const limit = Math.max(1, Math.floor(options.limit ?? 1000))

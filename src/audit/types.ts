@@ -1,10 +1,11 @@
-import type { Database } from '../db/database.js'
+import type { DatabaseInput } from '../db/database-input.js'
 import type { DecodedId } from '../ids/decode.js'
 import type { LedgerEntry } from '../run/ledger.js'
 
 /** What {@link audit} looks for, and where. */
 export interface AuditOptions {
-  db: Database
+  /** The handle `connect()` returns, or a drizzle instance (postgres.js, node-postgres, PGlite). */
+  db: DatabaseInput
   /** An owned prefix (run, process or scope). One of `prefix` and `runTag` is required. */
   prefix?: string
   /** Audits the whole run: the prefix becomes `<runTag>-`. */

@@ -1,5 +1,5 @@
 import { audit, narrowReport } from '../audit/audit.js'
-import { connect } from '../db/connect.js'
+import { databaseOf, type DatabaseInput } from '../db/database-input.js'
 import { retryWhileLost } from '../db/connection-lost.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget } from '../db/guard.js'
@@ -44,13 +44,6 @@ export interface RunOptions extends Omit<CreateRunOptions, 'db'> {
   factories?: Iterable<unknown> | Record<string, unknown>
 }
 
-function isDatabaseHandle(db: Database | DrizzleDatabase): db is Database {
-  return (
-    'drizzle' in db &&
-    typeof (db as Database).execute === 'function' &&
-    typeof (db as Database).transaction === 'function'
-  )
-}
 
 /** Cleans prefixes of one run context: tag columns from the registry (or the ledger), untagged rows by key. */
 class Cleaner implements RunCleaner {
@@ -261,7 +254,7 @@ export async function createRun(input: RunOptions = {}): Promise<RunContext> {
   // Table keys of the config as leakless writes them, before anything is registered.
   const options = input.cleanup === undefined ? input : { ...input, cleanup: withTableKeys(input.cleanup) }
   const { db, cleanup, factories: _factories, ...rest } = options
-  const database = db === undefined ? undefined : isDatabaseHandle(db) ? db : await connect({ db })
+  const database = db === undefined ? undefined : await databaseOf(db, 'createRun()')
   const run = createRunSync({ ...rest, ...(database ? { db: database } : {}) })
   if (database !== undefined) {
     // The lease first: a sweep that finds the registered process must already see it alive. Both steps
@@ -285,6 +278,10 @@ export async function createRun(input: RunOptions = {}): Promise<RunContext> {
  * @example
  * await cleanupRun(db, process.env.LEAKLESS_RUN!)
  */
-export function cleanupRun(db: Database, runTag: string, options: CleanupOptions = {}): Promise<CleanupReport> {
-  return cleanupRegistered(db, `${runTag}-`, options)
+export async function cleanupRun(
+  db: DatabaseInput,
+  runTag: string,
+  options: CleanupOptions = {},
+): Promise<CleanupReport> {
+  return cleanupRegistered(await databaseOf(db, 'cleanupRun()'), `${runTag}-`, options)
 }

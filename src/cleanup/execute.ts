@@ -4,6 +4,7 @@ import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import type { Database, RawExecute } from '../db/database.js'
 import { CONNECTION_LOCK_TIMEOUT_MS } from '../db/connect.js'
 import { retryWhileLost } from '../db/connection-lost.js'
+import { databaseOf, type DatabaseInput } from '../db/database-input.js'
 import { describeBlockers, watchBlockers, type Blocker } from './blockers.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema, invalidateSchema } from '../db/introspect.js'
@@ -80,8 +81,13 @@ export function withTableKeys<T extends Pick<CleanupOptions, 'tagColumns' | 'lea
  * Deletes everything the prefix owns — tagged rows, ledger rows and the dependents that cannot exist
  * without them — atomically, after the safety guard allowed the target.
  */
-export async function cleanupPrefix(db: Database, prefix: string, input: CleanupOptions = {}): Promise<CleanupReport> {
+export async function cleanupPrefix(
+  database: DatabaseInput,
+  prefix: string,
+  input: CleanupOptions = {},
+): Promise<CleanupReport> {
   assertOwnedPrefix(prefix)
+  const db = await databaseOf(database, 'cleanupPrefix()')
   const options = withTableKeys(input)
   const started = performance.now()
   // A server that went away mid-cleanup rolled the transaction back: the whole cleanup runs again.

@@ -3,6 +3,7 @@ import { CleanupError, InputError, isLeaklessError } from '../errors.js'
 import { sqlStateOf } from '../driver-error.js'
 import { describeBlockers, tableLockHolders } from './blockers.js'
 import type { Database } from '../db/database.js'
+import { databaseOf, type DatabaseInput } from '../db/database-input.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
 import { cachedSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
@@ -25,7 +26,8 @@ import { isLeaseHeld } from './lease.js'
 import { columnsByTableKey, rulesByTableKey, schemaOfKey } from '../table-key.js'
 
 export interface SweepOptions {
-  db: Database
+  /** The handle `connect()` returns, or a drizzle instance (postgres.js, node-postgres, PGlite). */
+  db: DatabaseInput
   /** Only runs that started at least this long ago are swept. @default 3_600_000 (one hour) */
   olderThanMs?: number
   /** Count what would be deleted (SELECT only), delete nothing. @default false */
@@ -141,8 +143,9 @@ function checkOptions(options: SweepOptions): number {
  * const report = await sweep({ db, exceptRunTag: run.runTag })
  * for (const p of report.swept) console.log(p.prefix, p.deleted)
  */
-export async function sweep(options: SweepOptions): Promise<SweepReport> {
-  const olderThanMs = checkOptions(options)
+export async function sweep(input: SweepOptions): Promise<SweepReport> {
+  const olderThanMs = checkOptions(input)
+  const options = { ...input, db: await databaseOf(input.db, 'sweep()') }
   try {
     return await sweepChecked(options, olderThanMs)
   } catch (error) {
@@ -169,7 +172,7 @@ async function sweepFailure(error: unknown, db: Database): Promise<unknown> {
   )
 }
 
-async function sweepChecked(options: SweepOptions, olderThanMs: number): Promise<SweepReport> {
+async function sweepChecked(options: SweepOptions & { db: Database }, olderThanMs: number): Promise<SweepReport> {
   const started = performance.now()
   const { db } = options
   const dryRun = options.dryRun ?? false
