@@ -44,7 +44,6 @@ export interface RunOptions extends Omit<CreateRunOptions, 'db'> {
   factories?: Iterable<unknown> | Record<string, unknown>
 }
 
-
 /** Cleans prefixes of one run context: tag columns from the registry (or the ledger), untagged rows by key. */
 class Cleaner implements RunCleaner {
   /** Tag columns found by discovery while the run has no registry. */

@@ -150,16 +150,17 @@ async function connectUrl(
 
 /** postgres.js when it is installed, else node-postgres; both are optional peer dependencies. */
 async function defaultDriver(): Promise<'postgres-js' | 'pg'> {
-  if (await installed('postgres')) return 'postgres-js'
-  if (await installed('pg')) return 'pg'
+  // Literal specifiers, so that a bundler that bundles the app bundles the driver too.
+  if (await installed(import('postgres'))) return 'postgres-js'
+  if (await installed(import('pg'))) return 'pg'
   throw new ConnectionError(
     'DB_UNSUPPORTED',
     'connect() needs a PostgreSQL driver and none is installed: run `npm install postgres` (postgres.js) or `npm install pg` (node-postgres), or pass a drizzle instance as { db }.',
   )
 }
 
-const installed = (name: string) =>
-  import(name).then(
+const installed = (loading: Promise<unknown>) =>
+  loading.then(
     () => true,
     () => false,
   )
