@@ -27,11 +27,17 @@ export interface LoginCookieInput {
 
 /** Where a cookie goes and its defaults: the login options that apply to every cookie. */
 export interface CookieDefaults {
+  /** The URL the cookie is set for. @default the origin of the test's `baseURL` */
   url?: string
+  /** Domain (with `path`) instead of `url`. @default none */
   domain?: string
+  /** @default '/' (with `domain`) */
   path?: string
+  /** @default true */
   httpOnly?: boolean
+  /** Only with `domain`; with a URL, Playwright takes it from the scheme (https). @default false */
   secure?: boolean
+  /** @default 'Lax' */
   sameSite?: 'Strict' | 'Lax' | 'None'
 }
 

@@ -37,7 +37,7 @@ export type LoginHook = (
 ) => LoginCookieInput | LoginCookieInput[] | Promise<LoginCookieInput | LoginCookieInput[]>
 
 /** How `loginAs` makes a session and the cookie that carries it. Set defaults in `leaklessTest({ login })`; override per call. */
-export interface LoginOptions {
+export interface LoginOptions extends CookieDefaults {
   /**
    * The app's own sign-in, instead of a sessions row: returns the cookies for `user` (e.g. a JWT
    * signed with the app's secret), which `loginAs` sets on the browser context. `factory`, `session`,
@@ -57,18 +57,6 @@ export interface LoginOptions {
   value?: (session: LoginRow) => unknown
   /** The cookie's name. @default 'session' */
   cookie?: string
-  /** The URL the cookie is set for. @default the origin of the test's `baseURL` */
-  url?: string
-  /** Domain (with `path`) instead of `url`. @default none */
-  domain?: string
-  /** @default '/' (with `domain`) */
-  path?: string
-  /** @default true */
-  httpOnly?: boolean
-  /** Only with `domain`; with a URL, Playwright takes it from the scheme (https). @default false */
-  secure?: boolean
-  /** @default 'Lax' */
-  sameSite?: 'Strict' | 'Lax' | 'None'
 }
 
 /** What `loginAs` did: the session row it created (none with `login.cookies`) and the cookies it set. */
