@@ -8,6 +8,8 @@ export type LeaklessErrorCode =
   | 'PID_INVALID'
   | 'LABEL_INVALID'
   | 'LABEL_TOO_LONG'
+  | 'HANDLE_UNAVAILABLE'
+  | 'HANDLE_RANGE'
   | 'DOMAIN_INVALID'
   | 'PREFIX_INVALID'
   | 'OPTION_INVALID'

@@ -14,15 +14,17 @@ export type { LeaklessErrorCode, LeaklessErrorOptions } from './errors.js'
 export {
   assertOwnedPrefix,
   createRunTag,
+  decodeHandle,
   decodeId,
   DEFAULT_EMAIL_DOMAIN,
+  HANDLE_LENGTH,
   escapeLike,
   isTestValue,
   likePrefix,
   MAX_ID_LENGTH,
   parseRunTag,
 } from './ids/index.js'
-export type { DecodedId, IdSource } from './ids/index.js'
+export type { DecodedHandle, DecodedId, IdSource } from './ids/index.js'
 export { detectEnvironment, RunContext, TestScope } from './run/index.js'
 export { cleanupPrefix, cleanupRun, createRun, sweep } from './cleanup/index.js'
 export type { SweepOptions, SweepReport } from './cleanup/index.js'

@@ -11,6 +11,7 @@ import { assertOwnedPrefix, likePrefix } from '../ids/sql-prefix.js'
 import type { LedgerEntry } from '../run/ledger.js'
 import { columnsByTableKey, schemaOfKey } from '../table-key.js'
 import { LedgerIndex, ownedEntries } from './attribution.js'
+import { attributeFromRegistry } from './registry-attribution.js'
 import { buildAuditQueries } from './audit-sql.js'
 import { databaseOf } from '../db/database-input.js'
 import type { AuditOptions, AuditReport, LeakRow } from './types.js'
@@ -166,7 +167,15 @@ export async function audit(input: AuditOptions): Promise<AuditReport> {
       })
     }
   })
-  return { prefix, clean: rows.length === 0, rows, tables, truncated, durationMs: performance.now() - started }
+  const attributed = registry.exists && rows.length > 0 ? await attributeFromRegistry(options.db, rows) : rows
+  return {
+    prefix,
+    clean: rows.length === 0,
+    rows: attributed,
+    tables,
+    truncated,
+    durationMs: performance.now() - started,
+  }
 }
 
 function resolvePrefix(options: AuditOptions): string {

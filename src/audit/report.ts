@@ -159,7 +159,19 @@ function whereText(row: LeakRow, cwd: string): string {
 }
 
 function whoText(p: DecodedId | null): string {
-  return p === null ? '-' : `${p.shard === null ? '' : `s${p.shard} `}w${p.worker} p${p.pid}`
+  return p === null ? '-' : processLabel(p)
+}
+
+/** `s2 w3 p4242` (shard, worker, pid); `#3` for a registry process number when worker and pid are unknown. */
+export function processLabel(p: {
+  shard: number | null
+  worker: number | null
+  pid: number | null
+  process?: number | null
+}): string {
+  const shard = p.shard === null ? '' : `s${p.shard} `
+  if (p.worker !== null && p.pid !== null) return `${shard}w${p.worker} p${p.pid}`
+  return `${shard}#${p.process ?? '?'}`
 }
 
 function shortPath(location: string, cwd: string): string {

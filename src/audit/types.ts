@@ -59,14 +59,15 @@ export interface LeakRow {
   via: string | null
   /** Who made the row, decoded from its tag (for a dependent: from the key it references). */
   provenance: DecodedId | null
-  /** Name of the test that created the row, when the ledger knows it. */
+  /** Name of the test that created the row, when the ledger knows it, or the run registry (a closed process's tests). */
   test: string | null
   /** `file:line:column` of the factory call that created this very row, when the ledger lists it. */
   caller: string | null
   /**
    * Whether a factory wrote the row: true when the ledger or the registry's journal lists it; false when the
    * audit holds the ledger of the process whose prefix the row carries and it does not (the app or raw SQL
-   * wrote it, or it depends on a row that carries the prefix); null when that cannot be told (no ledger).
+   * wrote it, or it depends on a row that carries the prefix), or when the run registry says the process
+   * whose prefix it carries had closed clean (the row was written after); null when that cannot be told.
    */
   factory: boolean | null
   /** How long ago the row was created (ledger), else how long ago its run started. */

@@ -9,6 +9,7 @@ import type { DecodedId } from '../ids/decode.js'
 import { tagColumnsOfFactories } from '../factory/tag-columns.js'
 import { schemaOfKey } from '../table-key.js'
 import {
+  allocateProcessNumber,
   closeProcess,
   forgetRunIfDone,
   recordTagColumns,
@@ -19,7 +20,7 @@ import type { DrizzleDatabase } from '../run/database-like.js'
 import type { CleanupReport, CloseReport, RunCleaner } from '../run/cleanup-contract.js'
 import { keysByTable, type Ledger } from '../run/ledger.js'
 import { learnColumn, type RegistryLink } from '../run/registry-link.js'
-import { createRunSync, type CreateRunOptions, type RunContext } from '../run/run-context.js'
+import { createRunSync, runTagOf, type CreateRunOptions, type RunContext } from '../run/run-context.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf, withTableKeys, type CleanupOptions } from './execute.js'
 import { acquireLease, type Lease } from './lease.js'
@@ -168,9 +169,13 @@ class Cleaner implements RunCleaner {
       const leftBehind = narrowReport(before, (row) => this.#isCleanedScope(row.provenance))
       const cleanup = await this.cleanPrefix(this.run.prefix, this.run.ledger)
       const lease = this.lease
-      // Nothing of this process is journaled any more: the sweep can pass it by.
-      if (this.run.registry !== null) await retryWhileLost(() => closeProcess(this.db, this.run.prefix))
       const after = await retryWhileLost(auditWorker)
+      // Nothing of this process is journaled any more: the sweep can pass it by. Its tests' names stay,
+      // so that the run's end names the test of a row written after this close.
+      if (this.run.registry !== null) {
+        const closed = { ...this.#identity(), clean: after.clean, scopes: this.#scopesByNumber() }
+        await retryWhileLost(() => closeProcess(this.db, closed))
+      }
       // The last process of a run to close takes the run out of the registry (retention).
       if (this.run.registry !== null && after.clean)
         await retryWhileLost(() => forgetRunIfDone(this.db, this.run.runTag))
@@ -178,6 +183,18 @@ class Cleaner implements RunCleaner {
     } finally {
       await this.#lease?.release()
     }
+  }
+
+  #identity() {
+    const { prefix, runTag, shard, worker, pid } = this.run
+    return { prefix, runTag, shard, worker, pid }
+  }
+
+  #scopesByNumber(): Record<number, string> {
+    const out: Record<number, string> = {}
+    const own = this.run.prefix
+    for (const [prefix, name] of this.run.scopeNames) out[parseInt(prefix.slice(own.length, -1), 36)] = name
+    return out
   }
 
   // A scope's prefix is the context's prefix, its number in base36 and `-`.
@@ -210,18 +227,19 @@ function columnsBeforeInserts(run: RunContext, options: RunOptions): RegisteredC
   return [...declared, ...built]
 }
 
-/**
- * Registers the run's process in the database's run registry, when the guard allows writing there;
- * the link tells factories to journal untagged keys. Null where the guard refuses (nothing could be
- * cleaned there either).
- */
-async function linkRegistry(db: Database, run: RunContext, options: RunOptions): Promise<RegistryLink | null> {
+/** Whether the guard allows writing the registry here (where it refuses, nothing could be cleaned either). */
+async function registryAllowed(db: Database, options: RunOptions): Promise<boolean> {
   try {
     await assertSafeTarget(db, options.cleanup?.guard)
+    return true
   } catch (error) {
-    if (isLeaklessError(error) && error.name === 'GuardError') return null
+    if (isLeaklessError(error) && error.name === 'GuardError') return false
     throw error
   }
+}
+
+/** Registers the run's process in the database's run registry; the link tells factories to journal untagged keys. */
+async function linkRegistry(db: Database, run: RunContext, options: RunOptions): Promise<RegistryLink> {
   const columns = columnsBeforeInserts(run, options)
   await registerProcess(db, {
     runTag: run.runTag,
@@ -254,19 +272,23 @@ export async function createRun(input: RunOptions = {}): Promise<RunContext> {
   const options = input.cleanup === undefined ? input : { ...input, cleanup: withTableKeys(input.cleanup) }
   const { db, cleanup, factories: _factories, ...rest } = options
   const database = db === undefined ? undefined : await databaseOf(db, 'createRun()')
-  const run = createRunSync({ ...rest, ...(database ? { db: database } : {}) })
-  if (database !== undefined) {
-    // The lease first: a sweep that finds the registered process must already see it alive. Both steps
-    // are idempotent, so a server that is restarting gets a few seconds to come back.
-    const lease = await retryWhileLost(() => acquireLease(database, run.prefix))
-    try {
-      run.registry = await retryWhileLost(() => linkRegistry(database, run, options))
-    } catch (error) {
-      await lease.release()
-      throw error
-    }
-    run.cleaner = new Cleaner(database, run, cleanup ?? {}, lease)
+  if (database === undefined) return createRunSync(rest)
+  const runTag = runTagOf(rest)
+  // With the registry, the process field is a number it hands out once per run: short ids (a run tag
+  // past the numbers' retention gets a long field). Each step is idempotent or harmless to repeat (a
+  // number lost to a retry is skipped), so a server that is restarting gets a few seconds to come back.
+  const registry = await retryWhileLost(() => registryAllowed(database, options))
+  const processNumber = registry ? await retryWhileLost(() => allocateProcessNumber(database, runTag)) : null
+  const run = createRunSync({ ...rest, runTag, db: database, processNumber })
+  // The lease before the registration: a sweep that finds the registered process must see it alive.
+  const lease = await retryWhileLost(() => acquireLease(database, run.prefix))
+  try {
+    if (registry) run.registry = await retryWhileLost(() => linkRegistry(database, run, options))
+  } catch (error) {
+    await lease.release()
+    throw error
   }
+  run.cleaner = new Cleaner(database, run, cleanup ?? {}, lease)
   return run
 }
 

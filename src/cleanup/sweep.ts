@@ -14,6 +14,7 @@ import { likePrefix } from '../ids/sql-prefix.js'
 import {
   forgetProcess,
   forgetRunIfDone,
+  pruneRegistry,
   readRuns,
   recordTagColumns,
   untaggedTables,
@@ -64,8 +65,11 @@ export interface SweptProcess {
   prefix: string
   runTag: string
   shard: number | null
-  worker: number
-  pid: number
+  /** The run registry's number of the process (short process field), or null. */
+  process: number | null
+  /** Worker index and pid: from the id's long process field, else from the run registry; null when neither knows. */
+  worker: number | null
+  pid: number | null
   /** When its run started (from the run tag). */
   startedAt: Date
   /** Rows per table (`public.users` → 3); tables with none are left out. */
@@ -257,12 +261,14 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
           })
         ).deleted
     if (!dryRun) await forgetProcess(db, prefix)
+    const registered = run?.processes.find((p) => p.prefix === prefix)
     report.swept.push({
       prefix,
       runTag: decoded.runTag,
       shard: decoded.shard,
-      worker: decoded.worker,
-      pid: decoded.pid,
+      process: decoded.process,
+      worker: decoded.worker ?? registered?.worker ?? null,
+      pid: decoded.pid ?? registered?.pid ?? null,
       startedAt: decoded.time,
       deleted,
     })
@@ -270,8 +276,10 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
   if (!dryRun && options.forget !== false) {
     for (const run of runs) {
       if (held.has(run.runTag) || !runIsOld(run.runTag, cutoff)) continue
-      if (await forgetRunIfDone(db, run.runTag)) report.forgotten.push(run.runTag)
+      if (await forgetRunIfDone(db, run.runTag, { final: true })) report.forgotten.push(run.runTag)
     }
+    // Process numbers and closed-process records of runs long gone.
+    await pruneRegistry(db, options.now?.getTime())
   }
   report.durationMs = performance.now() - started
   return report

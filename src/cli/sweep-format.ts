@@ -1,4 +1,5 @@
 import type { SweepReport } from '../cleanup/sweep.js'
+import { processLabel } from '../audit/report.js'
 import { formatDuration } from './duration.js'
 
 /** `leakless sweep --json`: the report with dates as ISO strings and the threshold it ran with. */
@@ -28,7 +29,7 @@ export function formatSweepReport(report: SweepReport, olderThanMs: number): str
     )
     const prefixWidth = Math.max(...report.swept.map((p) => p.prefix.length))
     for (const p of report.swept) {
-      const who = `${p.shard === null ? '' : `s${p.shard} `}w${p.worker} p${p.pid}`
+      const who = processLabel(p)
       const tables = Object.entries(p.deleted)
         .map(([table, n]) => `${table} ${n}`)
         .join(', ')

@@ -55,6 +55,10 @@ class Context implements FactoryContext<Attributes> {
     return this.scope.issueForFactory('slug', label)
   }
 
+  handle(): string {
+    return this.scope.issueForFactory('handle')
+  }
+
   ref<F extends Referable>(factory: F, key?: string): Ref<F> {
     return makeRef(factory, key)
   }

@@ -22,6 +22,8 @@ export interface FactoryContext<TTransient> {
   /** `<id>.<label>@example.test`. */
   email(label?: string, domain?: string): string
   slug(label?: string): string
+  /** A unique 20-character value of [0-9a-z] for short columns (usernames); see `scope.handle()`. */
+  handle(): string
   /** This factory's sequence in this scope: 0, 1, 2, … */
   readonly seq: number
   /** The scope's seeded faker. */

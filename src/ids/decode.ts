@@ -8,11 +8,16 @@ export interface DecodedId {
   /** When the run started (from the run tag). */
   time: Date
   shard: number | null
-  worker: number
-  pid: number
+  /** The run registry's number for the process (a short process field); null in a long field. */
+  process: number | null
+  /** Worker index: in a long process field; for a short one the run registry knows it (audit reports fill it in). */
+  worker: number | null
+  /** Process id: in a long process field; for a short one the run registry knows it. */
+  pid: number | null
   /** Non-zero when an earlier context of this run on this machine had the same shard, worker and pid. */
   reuse: number
-  nonce: string
+  /** The random part of a long process field; null in a short one. */
+  nonce: string | null
   /** Test scope number within the run context; 0 = outside any test. */
   scope: number
   /** Sequence number within the scope. */
@@ -31,7 +36,8 @@ const ALNUM = /[0-9a-z]/
  * Decodes an id, or a value that starts with one (an e-mail, a slug); `null` for anything else.
  *
  * @example
- * decodeId('mi8d0k2wq3z9xa-w3p4242xk3z9a1-1-10.parent@example.test')?.worker // 3
+ * decodeId('mi8d0k2wq3z9xa-3-1-10.parent@example.test')?.process // 3
+ * decodeId('mi8d0k2wq3z9xa-w3p4242xk3z9a1-1-10')?.worker // 3
  */
 export function decodeId(value: string): DecodedId | null {
   if (typeof value !== 'string') return null
@@ -50,18 +56,23 @@ export function decodeId(value: string): DecodedId | null {
   if (!Number.isSafeInteger(seq)) return null
   const next = value.charAt(start + length)
   if (next !== '' && ALNUM.test(next)) return null
-  const [, time, random, shard, worker, pid, reuse, nonce, scope] = m as unknown as string[]
+  const [, time, random, longShard, worker, pid, reuse, nonce, shortShard, shardedNumber, plainNumber, scope] =
+    m as unknown as Array<string | undefined>
   const runTag = time! + random!
   const processEnd = scopePrefix.length - scope!.length - 1
+  const shard = longShard ?? shortShard
+  const number = shardedNumber ?? plainNumber
+  const long = number === undefined
   return {
     id: value.slice(0, start + length),
     runTag,
     time: decodeRunTagTime(runTag),
     shard: shard === undefined ? null : Number(shard),
-    worker: Number(worker),
-    pid: Number(pid),
+    process: long ? null : Number(number),
+    worker: long ? Number(worker) : null,
+    pid: long ? Number(pid) : null,
     reuse: reuse === undefined ? 0 : Number(reuse),
-    nonce: nonce!,
+    nonce: long ? nonce! : null,
     scope: parseInt(scope!, 36),
     seq,
     runPrefix: `${runTag}-`,

@@ -1,10 +1,13 @@
 export { decodeId, isTestValue } from './decode.js'
 export type { DecodedId } from './decode.js'
+export { decodeHandle, encodeHandle, HANDLE_LENGTH } from './handle.js'
+export type { DecodedHandle } from './handle.js'
 export {
   encodeProcessField,
   encodeScope,
   encodeSeq,
   MAX_ID_LENGTH,
+  MAX_PROCESS_NUMBER,
   processClaimKey,
   PROCESS_FIELD_PATTERN,
   RUN_TAG_LENGTH,

@@ -122,7 +122,7 @@ export async function startGlobalRun(options: GlobalRunOptions = {}): Promise<Gl
           for (const row of report.rows) if (row.column !== null) (columns[row.table] ??= []).push(row.column)
           for (const prefix of prefixes) await cleanupRegistered(db, prefix, { ...cleanup, learntTagColumns: columns })
           // Nothing of the run left open: the registry forgets it (another shard still running keeps it).
-          await forgetRunIfDone(db, runTag)
+          await forgetRunIfDone(db, runTag, { final: true })
           const crashedRows = crashed.swept.some((p) => Object.values(p.deleted).some((n) => n > 0))
           const clean = !crashedRows && report.clean
           return {

@@ -37,7 +37,7 @@ export function formatTeardownReport(
       .map(([table, n]) => `${table} ${n}`)
       .join(', ')
     parts.push(
-      `leakless: worker ${p.worker} (pid ${p.pid}${p.shard === null ? '' : `, shard ${p.shard}`}) left ${count(rows, 'row')} after it ended (it crashed or was killed before closing its run, or something wrote with its ids after that); swept them: ${tables}.`,
+      `leakless: ${p.worker === null ? `process ${p.prefix}` : `worker ${p.worker} (pid ${p.pid}${p.shard === null ? '' : `, shard ${p.shard}`})`} left ${count(rows, 'row')} after it ended (it crashed or was killed before closing its run, or something wrote with its ids after that); swept them: ${tables}.`,
     )
   }
   if (!audit.clean) {

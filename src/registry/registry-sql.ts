@@ -10,7 +10,7 @@ import { literal } from '../db/sql-text.js'
 export const REGISTRY_SCHEMA = 'leakless'
 
 /** Version of the tables below; a later release migrates from older versions, and refuses newer ones. */
-export const REGISTRY_VERSION = 1
+export const REGISTRY_VERSION = 2
 
 /** Where a run's tag column came from. */
 export type TagColumnSource = 'declared' | 'factory' | 'insert' | 'discovered'
@@ -19,8 +19,33 @@ export type TagColumnSource = 'declared' | 'factory' | 'insert' | 'discovered'
 export const ADVISORY_NAMESPACE = 0x6c6b6c73
 
 /** `"leakless"."<table>"` */
-export const registryTable = (table: 'meta' | 'runs' | 'processes' | 'tag_columns' | 'untagged'): string =>
-  `"${REGISTRY_SCHEMA}"."${table}"`
+export const registryTable = (
+  table: 'meta' | 'runs' | 'processes' | 'tag_columns' | 'untagged' | 'process_numbers' | 'closed_processes',
+): string => `"${REGISTRY_SCHEMA}"."${table}"`
+
+// Version 2. process_numbers: the last short process number of a run; it outlives the run's other rows
+// (a number is never handed out twice) and goes only when the run is past PROCESS_NUMBER_RETENTION_MS.
+// closed_processes: who a closed process was and its tests' names, so a row written after its close is
+// reported with its test; removed with the run at the end of it, or by the sweep once stale.
+function v2Tables(): string[] {
+  return [
+    `create table if not exists ${registryTable('process_numbers')} (
+    run_tag text collate "C" primary key,
+    last integer not null
+  )`,
+    `create table if not exists ${registryTable('closed_processes')} (
+    prefix text collate "C" primary key,
+    run_tag text collate "C" not null,
+    shard integer,
+    worker integer not null,
+    pid integer not null,
+    clean boolean not null,
+    scopes jsonb not null,
+    closed_at timestamptz not null default now()
+  )`,
+    `create index if not exists closed_processes_run_tag on ${registryTable('closed_processes')} (run_tag)`,
+  ]
+}
 
 // No foreign keys between them: a run's rows are removed by explicit statements, and a factory insert
 // that journals an untagged key takes no lock on a registry row shared with other workers.
@@ -62,12 +87,19 @@ export const CREATE_REGISTRY_SQL = [
     created_at timestamptz not null default now()
   )`,
   `create index if not exists untagged_prefix on ${registryTable('untagged')} (prefix)`,
+  ...v2Tables(),
   `insert into ${registryTable('meta')} (key, value) values ('version', '${REGISTRY_VERSION}') on conflict (key) do nothing`,
+]
+
+/** From version 1: the tables version 2 added, then the version. */
+export const MIGRATE_FROM_V1_SQL = [
+  ...v2Tables(),
+  `update ${registryTable('meta')} set value = '2' where key = 'version' and value = '1'`,
 ]
 
 /** Drops exactly the tables above and then the schema, without CASCADE: anything else in it stops the drop. */
 export const DROP_REGISTRY_SQL = [
-  `drop table if exists ${registryTable('untagged')}, ${registryTable('tag_columns')}, ${registryTable('processes')}, ${registryTable('runs')}, ${registryTable('meta')}`,
+  `drop table if exists ${registryTable('closed_processes')}, ${registryTable('process_numbers')}, ${registryTable('untagged')}, ${registryTable('tag_columns')}, ${registryTable('processes')}, ${registryTable('runs')}, ${registryTable('meta')}`,
   `drop schema if exists ${REGISTRY_SCHEMA}`,
 ]
 

@@ -40,6 +40,11 @@ export interface CreateRunOptions {
   env?: NodeJS.ProcessEnv
   /** @internal Pretend to be another pid (tests of pid reuse). */
   pid?: number
+  /**
+   * @internal The run registry's number for this process (a short process field); without it the field
+   * is long (worker, pid and a random part, claimed on this machine).
+   */
+  processNumber?: number | null
 }
 
 const PROCESS_RUN_TAG = Symbol.for('leakless.processRunTag')
@@ -63,10 +68,13 @@ export class RunContext implements IdSource {
   readonly shard: number | null
   readonly worker: number
   readonly pid: number
+  /** The run registry's number for this process (short ids), or null when the run has no registry. */
+  readonly processNumber: number | null
   /** Non-zero when this machine already had a context with the same shard, worker and pid in this run. */
   readonly reuse: number
-  readonly nonce: string
-  /** `[s<shard>]w<worker>p<pid>[r<reuse>]x<nonce>` */
+  /** The random part of a long process field; null with a registry number. */
+  readonly nonce: string | null
+  /** `<number>` or `s<shard>n<number>` with a registry; else `[s<shard>]w<worker>p<pid>[r<reuse>]x<nonce>` */
   readonly processField: string
   /** Prefix of every id of the whole run (all workers, all shards): `<runTag>-`. */
   readonly runPrefix: string
@@ -96,8 +104,9 @@ export class RunContext implements IdSource {
     shard: number | null
     worker: number
     pid: number
+    number: number | null
     reuse: number
-    nonce: string
+    nonce: string | null
     emailDomain: string
     stateDir: string
     db: DrizzleDatabase | null
@@ -108,6 +117,7 @@ export class RunContext implements IdSource {
     this.shard = fields.shard
     this.worker = fields.worker
     this.pid = fields.pid
+    this.processNumber = fields.number
     this.reuse = fields.reuse
     this.nonce = fields.nonce
     this.emailDomain = fields.emailDomain
@@ -190,6 +200,11 @@ export class RunContext implements IdSource {
   slug(label?: string): string {
     return this.outside.slug(label)
   }
+
+  /** A 20-character handle outside any test (see `scope.handle()`). */
+  handle(): string {
+    return this.outside.handle()
+  }
 }
 
 /** @internal The run context alone (no cleanup); the public `createRun` adds the database's cleanup. */
@@ -197,12 +212,18 @@ export async function createRunContext(options: CreateRunOptions = {}): Promise<
   return createRunSync(options)
 }
 
+/** The run tag a run with these options gets: `runTag`, else `LEAKLESS_RUN`, else the process's own. */
+export function runTagOf(options: Pick<CreateRunOptions, 'runTag' | 'env'>): string {
+  return options.runTag === undefined
+    ? resolveRunTag(options.env ?? process.env)
+    : parseRunTag(options.runTag, 'createRun({ runTag })')
+}
+
 /** @internal synchronous core of {@link createRun} (no database yet). */
 export function createRunSync(options: CreateRunOptions = {}): RunContext {
   const env = options.env ?? process.env
   const detected = detectEnvironment(env)
-  const runTag =
-    options.runTag === undefined ? resolveRunTag(env) : parseRunTag(options.runTag, 'createRun({ runTag })')
+  const runTag = runTagOf(options)
   const shard =
     options.shard === undefined
       ? detected.shard
@@ -215,17 +236,22 @@ export function createRunSync(options: CreateRunOptions = {}): RunContext {
       : checkIndexOption('WORKER_INDEX_INVALID', 'worker', options.worker, 0)
   const pid = options.pid === undefined ? process.pid : checkIndexOption('PID_INVALID', 'pid', options.pid, 1)
   const emailDomain = normaliseDomain(options.emailDomain ?? DEFAULT_EMAIL_DOMAIN)
-  const key = processClaimKey({ shard, worker, pid })
   const stateDir = options.stateDir ?? defaultStateDir(env)
-  const reuse = claimProcessSlot(stateDir, runTag, key, { pid: process.pid })
+  const number = options.processNumber ?? null
+  // A registry number is unique in the run already; a long field is made unique by a claim on this machine.
+  const reuse =
+    number === null
+      ? claimProcessSlot(stateDir, runTag, processClaimKey({ shard, worker, pid }), { pid: process.pid })
+      : 0
   return new RunContext({
     runTag,
     runner: options.runner ?? detected.runner,
     shard,
     worker,
     pid,
+    number,
     reuse,
-    nonce: randomNonce(),
+    nonce: number === null ? randomNonce() : null,
     emailDomain,
     stateDir,
     db: options.db === undefined ? null : drizzleOf(options.db),

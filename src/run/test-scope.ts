@@ -1,5 +1,7 @@
 import type { Faker } from '@faker-js/faker'
 import { faker as englishFaker } from '@faker-js/faker/locale/en'
+import { InputError } from '../errors.js'
+import { encodeHandle } from '../ids/handle.js'
 import { encodeScope } from '../ids/id-format.js'
 import { IdIssuer, type IdSource } from '../ids/issuer.js'
 import type { DrizzleDatabase } from './database-like.js'
@@ -33,6 +35,7 @@ export class TestScope implements IdSource {
   readonly ledger: ScopeLedger
   readonly #ids: IdIssuer
   #handedOut = 0
+  #handles = 0
   readonly #sequences = new Map<string, number>()
   #faker: Faker | undefined
 
@@ -91,6 +94,32 @@ export class TestScope implements IdSource {
   }
 
   /**
+   * A unique 20-character value of [0-9a-z] for columns too short for an id (usernames limited to 20):
+   * the run tag, the registry's process number, the scope and a counter. It does not start with
+   * {@link prefix}: a row is found by its other tagged columns or the ledger, not by its handle. Needs the
+   * run registry (a run on a database where cleanup is allowed); throws `HANDLE_UNAVAILABLE` elsewhere.
+   *
+   * @example
+   * const username = scope.handle() // 'mi8d0k2wq3z9xa010100'
+   */
+  handle(): string {
+    this.#handedOut++
+    return this.#handle()
+  }
+
+  #handle(): string {
+    const process = this.run.processNumber
+    if (process === null) {
+      throw new InputError(
+        'HANDLE_UNAVAILABLE',
+        'scope.handle() needs a process number from the run registry, and this run has none (it was created without a database, or on one where the guard refuses cleanup). Create the run with createRun({ db }) on a test database, or use scope.id() (at most 24 characters with a registry, about 35 without).',
+        { details: { prefix: this.prefix } },
+      )
+    }
+    return encodeHandle(this.run.runTag, process, this.number, this.#handles++)
+  }
+
+  /**
    * How many values this scope handed to the test itself (not to its factories): values that may reach
    * the app under test, which can copy them into columns nobody named. Cleanup looks for those columns
    * when this is not 0.
@@ -100,7 +129,12 @@ export class TestScope implements IdSource {
   }
 
   /** @internal A value for a factory's row (`f.id()`, `f.email()`, `f.slug()`): not handed out. */
-  issueForFactory(kind: 'id' | 'email' | 'slug', label?: string, domain: string = this.run.emailDomain): string {
+  issueForFactory(
+    kind: 'id' | 'email' | 'slug' | 'handle',
+    label?: string,
+    domain: string = this.run.emailDomain,
+  ): string {
+    if (kind === 'handle') return this.#handle()
     return kind === 'email'
       ? this.#ids.email(label, domain)
       : kind === 'slug'

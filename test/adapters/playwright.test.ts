@@ -146,13 +146,13 @@ const test = leaklessTest({ factories })
 test('crashes its worker on the first attempt', async ({ factories }, testInfo) => {
   const user = await factories.users.create()
   const session = await factories.sessions.create({ userId: user })
-  console.log(\`created by crash attempt \${testInfo.retry}: \${user.id} \${session.id}\`)
+  console.log(\`created by crash attempt \${testInfo.retry} in w\${testInfo.workerIndex} p\${process.pid}: \${user.id} \${session.id}\`)
   if (testInfo.retry === 0) process.exit(1)
 })
 
 test('runs on the restarted worker', async ({ factories }, testInfo) => {
   const user = await factories.users.create()
-  console.log(\`created by next attempt \${testInfo.retry}: \${user.id}\`)
+  console.log(\`created by next attempt \${testInfo.retry} in w\${testInfo.workerIndex} p\${process.pid}: \${user.id}\`)
 })
 `
 
@@ -273,22 +273,26 @@ describe('leakless/playwright', () => {
     expect(result.output).toContain('worker process exited unexpectedly')
     expect(result.output).toMatch(/1 flaky[\s\S]*1 passed/)
 
-    const created = [...result.output.matchAll(/created by (crash|next) attempt (\d): (.+)/g)].map((m) => ({
-      attempt: `${m[1]} ${m[2]}`,
-      ids: m[3]!.trim().split(' '),
-    }))
+    const created = [...result.output.matchAll(/created by (crash|next) attempt (\d) in w(\d+) p(\d+): (.+)/g)].map(
+      (m) => ({ attempt: `${m[1]} ${m[2]}`, worker: Number(m[3]), pid: Number(m[4]), ids: m[5]!.trim().split(' ') }),
+    )
     expect(created.map((c) => c.attempt).sort()).toEqual(['crash 0', 'crash 1', 'next 0'])
     const ids = created.flatMap((c) => c.ids)
     expect(new Set(ids).size).toBe(ids.length)
     const decoded = (id: string) => decodeId(id)!
-    const dead = created.find((c) => c.attempt === 'crash 0')!.ids.map(decoded)
-    const restarted = created.filter((c) => c.attempt !== 'crash 0').flatMap((c) => c.ids.map(decoded))
-    expect(dead.every((d) => d.worker === 0)).toBe(true)
-    expect(restarted.every((d) => d.worker >= 1 && d.pid !== dead[0]!.pid)).toBe(true)
+    const crashed = created.find((c) => c.attempt === 'crash 0')!
+    const dead = crashed.ids.map(decoded)
+    const others = created.filter((c) => c.attempt !== 'crash 0')
+    const restarted = others.flatMap((c) => c.ids.map(decoded))
+    expect(crashed.worker).toBe(0)
+    expect(others.every((c) => c.worker >= 1 && c.pid !== crashed.pid)).toBe(true)
+    // Short ids: the registry's process numbers, one per worker process, never twice.
+    expect(new Set(dead.map((d) => d.process)).size).toBe(1)
+    expect(restarted.every((d) => d.process !== null && d.process !== dead[0]!.process)).toBe(true)
     expect(new Set(restarted.map((d) => d.processPrefix)).has(dead[0]!.processPrefix)).toBe(false)
 
-    // The dead worker never closed its run: the global teardown sweeps its rows and says so.
-    expect(result.output).toContain(`worker 0 (pid ${dead[0]!.pid}) left 2 rows after it ended`)
+    // The dead worker never closed its run: the global teardown sweeps its rows and says so (worker and pid from the registry).
+    expect(result.output).toContain(`worker 0 (pid ${crashed.pid}) left 2 rows after it ended`)
     expect(result.output).toMatch(
       /swept them: (public\.users 1, public\.sessions 1|public\.sessions 1, public\.users 1)/,
     )

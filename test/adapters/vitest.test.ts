@@ -57,12 +57,11 @@ describe('2 workers (forks), 4 files, 20 tests creating users, sessions and book
       expect([...pools].sort()).toEqual(['1', '2'])
       const prefixes = [...result.output.matchAll(/PREFIX=(\S+)/g)].map((m) => m[1]!)
       expect(prefixes).toHaveLength(20)
-      for (const prefix of prefixes) expect(prefix.startsWith(`${runTag}-w`)).toBe(true)
-      // One run context per file: a new process per file, or (isolate: false) a second context in a
-      // reused process, which the process field tells apart (`r1`).
+      // Short process fields: the run registry's numbers.
+      for (const prefix of prefixes) expect(prefix).toMatch(new RegExp(`^${runTag}-[1-9]\\d*-$`))
+      // One run context per file, with a number of its own: a new process per file, or (isolate: false)
+      // a second context in a reused process.
       expect(new Set(prefixes).size).toBe(4)
-      const reused = prefixes.filter((prefix) => /-w\d+p\d+r1x/.test(prefix))
-      expect(reused.length > 0).toBe(!isolate)
       expect(await countRunRows(url, runTag)).toEqual(noRows)
     })
   }
@@ -79,7 +78,7 @@ describe('a late write (a timer inserts a row with the test id after its cleanup
     const result = await runVitest(dir, [], { DATABASE_URL: url, LEAKLESS_RUN: runTag })
 
     const lateId = capture(result.output, 'LATE_ID')
-    expect(lateId).toMatch(new RegExp(`^${runTag}-w\\d+p\\d+`))
+    expect(lateId).toMatch(new RegExp(`^${runTag}-[1-9]\\d*-`))
     expect(result.output).toContain('LATE_WRITTEN')
     expect(result.output).toContain('FAIL  late.test.ts [ late.test.ts ]')
     expect(result.output).toContain('LeakError: leaks found when this test file ended and its run context closed:')
@@ -303,7 +302,7 @@ describe('leakless/vitest/global-setup', () => {
     expect(result.code).toBe(0)
     const prefixes = [...result.output.matchAll(/PREFIX=(\S+)/g)].map((m) => m[1]!)
     expect(prefixes).toHaveLength(2)
-    for (const prefix of prefixes) expect(prefix).toMatch(new RegExp(`^${runTag}-s2w\\d+p\\d+`))
+    for (const prefix of prefixes) expect(prefix).toMatch(new RegExp(`^${runTag}-s2n[1-9]\\d*-$`))
     expect(await countRunRows(url, runTag)).toEqual(noRows)
   })
 })

@@ -4,7 +4,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { audit, createRun, formatAuditReport, type Database, type RunContext } from '../../src/index.js'
+import { audit, cleanupPrefix, createRun, formatAuditReport, type Database, type RunContext } from '../../src/index.js'
+import { createRunTag } from '../../src/ids/run-tag.js'
+import { describeProcesses, forgetRunIfDone, readRuns } from '../../src/registry/registry.js'
 import { formatCloseReport } from '../../src/lifecycle/report.js'
 import { serialApp } from '../fixtures/serial-app.js'
 import { drivers } from './drivers.js'
@@ -89,6 +91,47 @@ describe.each(drivers)('leak origins on $name', (driver) => {
     expect(text.match(/written outside a factory/g)).toHaveLength(5)
     // The worker's cleanup removed them all.
     expect(closed.audit.clean).toBe(true)
+  })
+
+  it('a sign-up written after its worker closed is named at the end of the run, from the registry', async () => {
+    // Its own run tag: the only process of its run, so its close forgets the run as the last worker's does.
+    const run = await createRun({ db, factories: app.factories, cleanup: { schemas }, runTag: createRunTag() })
+    const scope = run.scope('signs up after its worker closed')
+    await scope.bind(app.factories).teams.create()
+    await scope.cleanup()
+    expect((await run.close()).clean).toBe(true)
+    expect(await readRuns(db, run.runTag)).toEqual([])
+    await signUp(scope.email('signup'))
+
+    // What the run's teardown sees in another process: no ledger, no scope names, only the database.
+    const report = await audit({ db, runTag: run.runTag, deep: true, schemas })
+    expect(report.tables).toEqual(everyRow)
+    for (const row of report.rows) {
+      expect(row, JSON.stringify(row)).toMatchObject({
+        test: 'signs up after its worker closed',
+        caller: null,
+        factory: false,
+        provenance: { processPrefix: run.prefix, worker: run.worker, pid: run.pid },
+      })
+    }
+    const text = formatAuditReport(report)
+    expect(text.split('\n')[0]).toBe(`leakless audit ${run.runTag}-: 5 rows left in 4 tables`)
+    expect(text).toContain('test "signs up after its worker closed"')
+    expect(text.match(/written outside a factory/g)).toHaveLength(5)
+    expect(text).toContain(`w${run.worker} p${run.pid}`)
+
+    // As the teardown does: the columns the deep audit found the tags in.
+    const tagColumns: Record<string, string[]> = {}
+    for (const row of report.rows) if (row.column !== null) (tagColumns[row.table] ??= []).push(row.column)
+    await cleanupPrefix(db, run.prefix, {
+      schemas,
+      tagColumns,
+      nullableDependents: { [`${app.schema}.activity_logs`]: 'delete' },
+    })
+    expect((await audit({ db, runTag: run.runTag, deep: true, schemas })).clean).toBe(true)
+    // The end of the run forgets the closed process's record too.
+    await forgetRunIfDone(db, run.runTag, { final: true })
+    expect(await describeProcesses(db, [run.prefix])).toEqual(new Map())
   })
 
   it("the run's deep audit (the teardown's) counts the dependents of rows only a deep scan finds", async () => {

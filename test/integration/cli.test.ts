@@ -7,6 +7,7 @@ import { factories } from '../../factories/index.js'
 import { connect, type Database } from '../../src/db/index.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { createRun, decodeId, type RunContext } from '../../src/index.js'
+import { REGISTRY_VERSION } from '../../src/registry/registry-sql.js'
 import { deleteByPrefix } from './drivers.js'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -67,8 +68,10 @@ describe('leakless CLI', () => {
     const email = scope.email('parent')
     const [text, json] = await Promise.all([cli(['decode', email]), cli(['decode', email, '--json'])])
     expect(text).toMatchObject({ code: 0, stderr: '' })
-    expect(text.stdout).toMatch(line('worker', run.worker))
-    expect(text.stdout).toMatch(line('pid', run.pid))
+    // A run with the registry has short ids: the process number, not the worker and pid.
+    expect(run.processNumber).not.toBeNull()
+    expect(text.stdout).toMatch(line('process', run.processNumber!))
+    expect(text.stdout).toMatch(line('worker', '-'))
     expect(text.stdout).toMatch(line('scope', scope.number))
     expect(text.stdout).toMatch(line('runTag', run.runTag))
     expect(text.stdout).toMatch(line('time', run.startedAt.toISOString().replace(/\./g, '\\.')))
@@ -159,7 +162,7 @@ describe('leakless CLI', () => {
     ])
     expect(json.code, json.stderr).toBe(0)
     const shown = JSON.parse(json.stdout)
-    expect(shown).toMatchObject({ schema: 'leakless', version: 1 })
+    expect(shown).toMatchObject({ schema: 'leakless', version: REGISTRY_VERSION })
     expect(shown.runs).toEqual([
       expect.objectContaining({
         runTag: run.runTag,

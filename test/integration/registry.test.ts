@@ -4,7 +4,7 @@ import { drizzle } from 'drizzle-orm/pglite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { audit, connect, createRun, sweep, type Database, type RunContext } from '../../src/index.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
-import { registryTable } from '../../src/registry/registry-sql.js'
+import { REGISTRY_VERSION, registryTable } from '../../src/registry/registry-sql.js'
 import { dropRegistry, readRuns, registryVersion } from '../../src/registry/registry.js'
 import { serialApp } from '../fixtures/serial-app.js'
 import { drivers } from './drivers.js'
@@ -38,7 +38,7 @@ describe.each(drivers)('run registry on $name', (driver) => {
   })
 
   it('registers the run, its process and the tag columns its factories fill, before any insert', async () => {
-    expect(await registryVersion(db)).toBe(1)
+    expect(await registryVersion(db)).toBe(REGISTRY_VERSION)
     const [registered] = await readRuns(db, run.runTag)
     expect(registered).toMatchObject({ runTag: run.runTag, startedAt: run.startedAt })
     expect(registered!.processes).toContainEqual(
@@ -180,13 +180,15 @@ describe('run registry versions', () => {
       await expect(createRun({ db: again })).rejects.toMatchObject({
         name: 'ConnectionError',
         code: 'REGISTRY_VERSION',
-        message: expect.stringMatching(/version 99, but this leakless knows version 1.*leakless registry --drop/),
+        message: expect.stringMatching(
+          new RegExp(`version 99, but this leakless knows version ${REGISTRY_VERSION}.*leakless registry --drop`),
+        ),
       })
       // Dropped, it is created anew by the next run.
       await dropRegistry(again)
       expect(await registryVersion(again)).toBeNull()
       await createRun({ db: again })
-      expect(await registryVersion(again)).toBe(1)
+      expect(await registryVersion(again)).toBe(REGISTRY_VERSION)
     } finally {
       await pglite.close()
     }

@@ -11,7 +11,7 @@ import { sweep } from '../../src/cleanup/sweep.js'
 import { invalidateSchema, type Database } from '../../src/db/index.js'
 import { decodeRunTagTime } from '../../src/ids/id-format.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
-import { createRun, type RunContext } from '../../src/index.js'
+import { createRun, decodeId, type RunContext } from '../../src/index.js'
 import { readRuns, registerProcess } from '../../src/registry/registry.js'
 import { bigserial, integer, pgSchema } from 'drizzle-orm/pg-core'
 import { defineFactory } from '../../src/index.js'
@@ -145,6 +145,7 @@ describe('sweep on postgres', () => {
         prefix: crashed,
         runTag,
         shard: null,
+        process: decodeId(`${crashed}0-10`)!.process,
         worker: expect.any(Number),
         pid: child!.pid,
         startedAt: decodeRunTagTime(runTag),

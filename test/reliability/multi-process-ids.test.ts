@@ -118,7 +118,7 @@ describe('ids across processes', () => {
     const duplicates = countDuplicateIds(all)
     const workers = new Map<number, number>()
     for (const prefix of prefixes) {
-      const w = decodeId(`${prefix}0-10`)!.worker
+      const w = decodeId(`${prefix}0-10`)!.worker!
       workers.set(w, (workers.get(w) ?? 0) + 1)
     }
     const s = (from: number, to: number) => `${((to - from) / 1000).toFixed(1)} s`

@@ -31,6 +31,7 @@ describe('decode output', () => {
       'runTag:        mi8d0k2wq3z9xa',
       `time:          ${decoded.time.toISOString()}`,
       'shard:         -',
+      'process:       -',
       'worker:        3',
       'pid:           4242',
       'reuse:         0',
@@ -41,6 +42,14 @@ describe('decode output', () => {
       'processPrefix: mi8d0k2wq3z9xa-w3p4242xk3z9a1-',
       'scopePrefix:   mi8d0k2wq3z9xa-w3p4242xk3z9a1-1-',
     ])
+  })
+
+  it('prints the registry process number of a short id, and - for the worker and pid it does not carry', () => {
+    const text = formatDecoded(decodeId('mi8d0k2wq3z9xa-s2n17-1-10@example.test')!)
+    expect(text).toMatch(/^shard: {9}2$/m)
+    expect(text).toMatch(/^process: {7}17$/m)
+    expect(text).toMatch(/^worker: {8}-$/m)
+    expect(text).toMatch(/^processPrefix: mi8d0k2wq3z9xa-s2n17-$/m)
   })
 
   it('prints the shard when there is one', () => {
@@ -71,6 +80,7 @@ describe('sweep summary', () => {
         prefix: 'mi8d0k2wq3z9xa-w3p4242xk3z9a1-',
         runTag: 'mi8d0k2wq3z9xa',
         shard: null,
+        process: null,
         worker: 3,
         pid: 4242,
         startedAt: new Date('2025-11-18T10:00:00.000Z'),
@@ -80,6 +90,7 @@ describe('sweep summary', () => {
         prefix: 'mi8d0k2wq3z9xa-s2w10p7xk3z9a1-',
         runTag: 'mi8d0k2wq3z9xa',
         shard: 2,
+        process: null,
         worker: 10,
         pid: 7,
         startedAt: new Date('2025-11-18T10:00:00.000Z'),

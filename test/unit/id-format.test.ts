@@ -33,6 +33,7 @@ describe('ids', () => {
       runTag: run.runTag,
       time: run.startedAt,
       shard: 2,
+      process: null,
       worker: 3,
       pid: 4242,
       reuse: 0,
