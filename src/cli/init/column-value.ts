@@ -78,22 +78,40 @@ function fitted(code: string, length: number | null): string {
   return length === null ? code : `${code}.slice(0, ${length})`
 }
 
+// The longest default id with the run registry, and a handle's length (docs/identifiers.md#the-length-budget).
+const ID = 24
+const HANDLE = 20
+const DOMAIN = '@example.test'.length
+
 function textValue(column: ColumnModel, table: string): ColumnValue {
   const n = words(column.name).join('_')
   const { length } = column
-  // Tags: unique or identifying values start with the scope's id, so cleanup and the audit find them.
-  const tagged = (code: string, minimum: number): ColumnValue =>
-    length !== null && length < minimum
-      ? { kind: 'value', code, note: `varchar(${length}) may be too short for a leakless id; widen it or override` }
-      : { kind: 'value', code }
+  const fits = (size: number) => length === null || length >= size
+  // Tags: unique or identifying values start with the scope's id, so cleanup and the audit find them; the
+  // first form that fits the column's length wins, a 20-character handle last (found through the ledger).
+  const first = (...options: Array<[code: string, size: number]>): ColumnValue => {
+    const fit = options.find(([, size]) => fits(size))
+    if (fit !== undefined) return { kind: 'value', code: fit[0] }
+    return {
+      kind: 'value',
+      code: options[0]![0],
+      note: `varchar(${length}) is too short for a leakless id (${ID} characters) or handle (${HANDLE}); widen it or override`,
+    }
+  }
   if (column.columnType === 'PgUUID') return column.notNull ? { kind: 'value', code: 'randomUUID()' } : { kind: 'omit' }
   if (EMAIL.test(n)) {
     const label = n === 'email' || n === 'mail' ? singular(table) : labelOf(n.replace(EMAIL, ''), 'user')
-    return tagged(`f.email('${label}')`, 48)
+    return first([`f.email('${label}')`, ID + 1 + label.length + DOMAIN], ['f.email()', ID + DOMAIN])
   }
-  if (SLUG.test(n)) return tagged(`f.slug('${singular(table)}')`, 40)
-  if (column.primary) return tagged('f.id()', 32)
-  if (column.unique || TOKEN.test(n)) return tagged(`f.id('${labelOf(column.name, 'key')}')`, 40)
+  if (SLUG.test(n)) {
+    const label = singular(table)
+    return first([`f.slug('${label}')`, ID + 1 + label.length], ['f.id()', ID], ['f.handle()', HANDLE])
+  }
+  if (column.primary) return first(['f.id()', ID], ['f.handle()', HANDLE])
+  if (column.unique || TOKEN.test(n)) {
+    const label = labelOf(column.name, 'key')
+    return first([`f.id('${label}')`, ID + 1 + label.length], ['f.id()', ID], ['f.handle()', HANDLE])
+  }
   const fake = fakerFor(column.name)
   if (fake !== null) return { kind: 'value', code: fitted(`f.faker.${fake}`, length) }
   if (!column.notNull) return { kind: 'omit' }
