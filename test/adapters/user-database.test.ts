@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { afterAll, expect, inject, test } from 'vitest'
+import { sectionFiles } from '../support/doc-section.js'
 import { runVitest } from './fixtures/vitest/projects.js'
 import { countRunRows, createRunTag, freePort, removeProject, repoRoot, run, writeProject } from './harness.js'
 
@@ -62,7 +63,7 @@ const lateWrite = `async ({ db, scope }) => {
     }, 200)
   }`
 
-test('Vitest: a pg Pool drizzle instance and a function returning postgres.js; the pool outlives each file; a bad db fails its file', async () => {
+test("Vitest: a pg Pool drizzle instance and a function returning postgres.js; the pool outlives each file; a bad db fails its file; the README's example passes", async () => {
   const vitestImports = `import { sql } from 'drizzle-orm'
 import { afterAll, expect } from 'vitest'
 import { test } from './fixtures.js'
@@ -74,9 +75,13 @@ test('${file} graph on the pool', ${graphTest('poolDb')})
   const dir = writeProject('vitest-user-db', {
     // One process for every file (isolate: false): a file runs after another file's run closed on the same pool.
     'vitest.config.ts': `import { defineConfig } from 'vitest/config'
-export default defineConfig({ test: { pool: 'forks', maxWorkers: 1, isolate: false, include: ['*.test.ts'], globalSetup: ['leakless/vitest/global-setup'] } })
+export default defineConfig({ test: { pool: 'forks', maxWorkers: 1, isolate: false, include: ['**/*.test.ts'], globalSetup: ['leakless/vitest/global-setup'] } })
 `,
     'db.ts': DB_MODULE,
+    // The README's example as written, on the user's schema and factories (the reference domain's).
+    ...sectionFiles('README.md', '## The `db` fixture and your own database'),
+    'db/schema.ts': `export * from ${JSON.stringify(`${repoRoot}factories/schema.ts`)}\n`,
+    'factories/index.ts': `export * from ${FACTORIES}\n`,
     'fixtures.ts': `import { leaklessTest } from 'leakless/vitest'
 import { factories } from ${FACTORIES}
 import { makeDb, poolDb } from './db.js'
@@ -137,7 +142,8 @@ test('gets no db', ({ db }) => console.log('UNREACHABLE', typeof db))
     'ConnectionError: leaklessTest() of leakless/vitest: the function passed as db returned a node-postgres Pool (not a drizzle instance).',
   )
   expect(output).not.toContain('UNREACHABLE')
-  expect(output).toContain('Test Files  3 failed | 2 passed (5)')
+  expect(output).toMatch(/✓ test\/raw-sql\.test\.ts \(1 test\)/)
+  expect(output).toContain('Test Files  3 failed | 3 passed (6)')
   expect(result.code).toBe(1)
   expect(await countRunRows(url, runTag)).toEqual(NO_ROWS)
 })
