@@ -42,7 +42,7 @@ function unsupported(value: unknown, api: string, via: string): ConnectionError 
 }
 
 /** What was passed, for the message: a value as JSON (a URL without its password), an object by its class. */
-export function describeOption(value: unknown): string {
+function describeOption(value: unknown): string {
   if (typeof value === 'string')
     return `the string ${describeValue(value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'))}`
   if (isPostgresJsClient(value)) return 'a postgres.js client (the sql function)'

@@ -33,7 +33,9 @@ export interface LeaklessTestOptions<
   /**
    * Your app's drizzle instance (postgres.js, node-postgres or PGlite), or a function (sync or async)
    * returning one, called once per worker: every fixture, cleanup and audit uses it, the `db` fixture is
-   * it, and leakless never closes it. @default a connection leakless opens from `DATABASE_URL` / the config
+   * it, and leakless never closes it.
+   * Anything else is `DB_UNSUPPORTED` when the test is defined.
+   * @default a connection leakless opens from `DATABASE_URL` / the config
    */
   db?: DatabaseOption<D>
   /** Options that override `leakless.config.ts` (searched from the Playwright config's folder). @default {} */

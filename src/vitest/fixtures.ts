@@ -3,7 +3,7 @@ import { loadConfig, type LeaklessConfig, type ResolvedConfig } from '../config/
 import { checkDatabaseOption, type DatabaseOption } from '../lifecycle/index.js'
 import type { Bindable, BoundMap, DrizzleDatabase, RunContext, TestScope } from '../run/index.js'
 import { failedTestMeta, formatFailedTest } from './failure-report.js'
-import { closeFileRun, openFileRun } from './file-run.js'
+import { closeFileRun, openFileRun, VITEST_API } from './file-run.js'
 import { PROVIDED_CONFIG_KEY, withOverrides } from './provided-config.js'
 
 /** Factories by name, as `scope.bind()` takes them. */
@@ -16,7 +16,9 @@ export interface LeaklessTestOptions<F extends FactoryMap, D extends DrizzleData
   /**
    * Your app's drizzle instance (postgres.js, node-postgres or PGlite), or a function (sync or async)
    * returning one, called once per test file: every fixture, cleanup and audit uses it, the `db` fixture
-   * is it, and leakless never closes it. @default a connection leakless opens from `DATABASE_URL` / the config
+   * is it, and leakless never closes it.
+   * Anything else is `DB_UNSUPPORTED` when the test is defined.
+   * @default a connection leakless opens from `DATABASE_URL` / the config
    */
   db?: DatabaseOption<D>
   /** Options over `leakless.config.ts` for these tests (e.g. `{ onLeak: 'warn' }`). @default none */
@@ -29,7 +31,7 @@ export interface LeaklessFixtures<F extends FactoryMap, D extends DrizzleDatabas
   run: RunContext
   /**
    * The drizzle instance the file's fixtures use (file scope): yours when you passed `db`, else the one of
-   * leakless's own connection, on the configured driver. Raw SQL: ``await db.execute(sql`select …`)``.
+   * leakless's own connection (postgres.js when installed, else node-postgres). Raw SQL: ``await db.execute(sql`select …`)``.
    */
   db: D
   /** This test's scope: ids, e-mails, slugs, seeded faker, the rows it created. Cleaned up after the test. */
@@ -64,7 +66,7 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
 ) {
   const factories = options.factories ?? ({} as F)
   const { db } = options
-  if (db !== undefined) checkDatabaseOption(db, API)
+  if (db !== undefined) checkDatabaseOption(db, VITEST_API)
   let config: Promise<ResolvedConfig> | undefined
   const loadOnce = () => (config ??= resolveConfig(options.config))
 
@@ -97,8 +99,6 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
       .extend('factories', ({ scope }): BoundMap<F> => scope.bind(factories))
   )
 }
-
-const API = 'leaklessTest() of leakless/vitest'
 
 /** The global setup's configuration when it ran (see `provided-config.ts`), else `leakless.config.ts` read here. */
 async function resolveConfig(overrides: LeaklessConfig | undefined): Promise<ResolvedConfig> {
