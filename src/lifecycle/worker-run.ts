@@ -1,11 +1,13 @@
 import { createRun } from '../cleanup/create-run.js'
 import type { ResolvedConfig } from '../config/load-config.js'
 import { connect } from '../db/connect.js'
+import { databaseOf } from '../db/database-input.js'
 import type { Database } from '../db/database.js'
 import type { CloseReport } from '../run/cleanup-contract.js'
 import type { RunnerKind } from '../run/environment.js'
 import type { RunContext } from '../run/run-context.js'
 import { cleanupOptionsOf, connectOptionsOf } from './config-options.js'
+import { resolveDatabaseOption, type DatabaseOption } from './database-option.js'
 import { formatCloseReport } from './report.js'
 
 export interface WorkerRunOptions {
@@ -17,13 +19,20 @@ export interface WorkerRunOptions {
   shard?: number | null
   /** The factories the tests use: their tag columns are registered before the first insert. @default none */
   factories?: Record<string, unknown>
+  /**
+   * The user's database (a drizzle instance, or a function returning one, called here): used instead of a
+   * connection from the configuration, and never closed by leakless. @default a connection from the configuration
+   */
+  db?: DatabaseOption
+  /** Who passed `db`, for messages. @default 'leaklessTest()' */
+  api?: string
 }
 
-/** A worker process's run context with its own database connection. */
+/** A worker process's run context with its database: its own connection, or the user's drizzle instance. */
 export interface WorkerRun {
   readonly run: RunContext
   readonly db: Database
-  /** Worker cleanup and audit (see `run.close()`), then closes the connection; `message` explains leaks. */
+  /** Worker cleanup and audit (see `run.close()`), then closes the connection leakless opened (never the user's); `message` explains leaks. */
   close(options?: { color?: boolean }): Promise<WorkerCloseResult>
 }
 
@@ -34,10 +43,16 @@ export interface WorkerCloseResult {
   message: string
 }
 
-/** @internal Opens the worker's run for an adapter: the database and options from the configuration. */
+/** @internal Opens the worker's run for an adapter: the user's database or one from the configuration, options from the configuration. */
 export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRun> {
   const { config } = options
-  const db = await connect(connectOptionsOf(config))
+  const api = options.api ?? 'leaklessTest()'
+  const own = options.db === undefined
+  const db = own
+    ? await connect(connectOptionsOf(config))
+    : await databaseOf(await resolveDatabaseOption(options.db, api), api)
+  // The user's pool stays open: run.close() releases what the run holds (its lease), closing is theirs.
+  const closeDb = () => (own ? db.close() : Promise.resolve())
   try {
     const run = await createRun({
       db,
@@ -56,12 +71,12 @@ export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRu
           const report = await run.close()
           return { report, clean: report.clean, message: report.clean ? '' : formatCloseReport(report, { color }) }
         } finally {
-          await db.close()
+          await closeDb()
         }
       },
     }
   } catch (error) {
-    await db.close()
+    await closeDb()
     throw error
   }
 }

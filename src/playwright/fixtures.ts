@@ -11,6 +11,7 @@ import {
 import type { LeaklessConfig } from '../config/define-config.js'
 import { loadConfig } from '../config/load-config.js'
 import { LeakError } from '../errors.js'
+import { checkDatabaseOption, type DatabaseOption } from '../lifecycle/database-option.js'
 import { openWorkerRun, type WorkerRun } from '../lifecycle/worker-run.js'
 import type { CleanupReport } from '../run/cleanup-contract.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
@@ -23,9 +24,20 @@ import { attachScopeReport, scopeName } from './test-report.js'
 export type FactoryMap = Record<string, Bindable<unknown>>
 
 /** What {@link leaklessTest} adds to Playwright's `test`. */
-export interface LeaklessTestOptions<F extends FactoryMap = Record<never, never>> {
+export interface LeaklessTestOptions<
+  F extends FactoryMap = Record<never, never>,
+  D extends DrizzleDatabase = DrizzleDatabase,
+> {
   /** Factories the `factories` fixture binds to each test's scope. @default {} */
   factories?: F
+  /**
+   * Your app's drizzle instance (postgres.js, node-postgres or PGlite), or a function (sync or async)
+   * returning one, called once per worker: every fixture, cleanup and audit uses it, the `db` fixture is
+   * it, and leakless never closes it.
+   * Anything else is `DB_UNSUPPORTED` when the test is defined.
+   * @default a connection leakless opens from `DATABASE_URL` / the config
+   */
+  db?: DatabaseOption<D>
   /** Options that override `leakless.config.ts` (searched from the Playwright config's folder). @default {} */
   config?: LeaklessConfig
   /** Defaults of `loginAs`: sessions factory, cookie name, URL…, or the app's own sign-in (`cookies`). @default { factory: 'sessions', cookie: 'session' } */
@@ -33,13 +45,19 @@ export interface LeaklessTestOptions<F extends FactoryMap = Record<never, never>
 }
 
 /** Test-scoped fixtures of {@link leaklessTest}. */
-export interface LeaklessTestFixtures<F extends FactoryMap = Record<never, never>> {
+export interface LeaklessTestFixtures<
+  F extends FactoryMap = Record<never, never>,
+  D extends DrizzleDatabase = DrizzleDatabase,
+> {
   /** This test's ids, e-mails, slugs, seeded faker and ledger; cleaned up after the test. */
   scope: TestScope
   /** The factories of `leaklessTest({ factories })`, bound to this test's scope. */
   factories: BoundMap<F>
-  /** The drizzle instance (postgres.js) of the worker's connection, as the `leakless/vitest` fixture of that name. */
-  db: DrizzleDatabase
+  /**
+   * The drizzle instance the worker's fixtures use: yours when you passed `db`, else the one of leakless's
+   * own connection, on the configured driver. Raw SQL: ``await db.execute(sql`select …`)``.
+   */
+  db: D
   /** Signs a user in: a sessions row and its cookie, or the cookies of `login.cookies`, on the test's browser context. */
   loginAs: LoginAs
 }
@@ -53,14 +71,18 @@ export interface LeaklessWorkerFixtures {
 }
 
 /** Playwright's `test` with leakless's fixtures. */
-export type LeaklessTest<F extends FactoryMap = Record<never, never>> = TestType<
-  PlaywrightTestArgs & PlaywrightTestOptions & LeaklessTestFixtures<F>,
+export type LeaklessTest<
+  F extends FactoryMap = Record<never, never>,
+  D extends DrizzleDatabase = DrizzleDatabase,
+> = TestType<
+  PlaywrightTestArgs & PlaywrightTestOptions & LeaklessTestFixtures<F, D>,
   PlaywrightWorkerArgs & PlaywrightWorkerOptions & LeaklessWorkerFixtures
 >
 
 /**
  * Playwright's `test` extended with leakless: `factories`, `scope`, `db` and `loginAs` per test, `run`
- * per worker. After every test its rows are deleted (even when it failed; a cleanup error is reported
+ * per worker. The worker's database is your drizzle instance when you pass `db`, else a connection
+ * leakless opens from `DATABASE_URL` or the config. After every test its rows are deleted (even when it failed; a cleanup error is reported
  * next to the test's own) and listed in the `leakless-created-rows` attachment; a failed test also
  * gets a `leakless-seed` attachment that replays its data. When a worker ends, its run is closed and
  * audited: leaks fail the run (`onLeak: 'fail'`, the default) or are printed (`'warn'`).
@@ -79,11 +101,13 @@ export type LeaklessTest<F extends FactoryMap = Record<never, never>> = TestType
  *   await expect(page.getByText(user.email)).toBeVisible()
  * })
  */
-export function leaklessTest<F extends FactoryMap = Record<never, never>>(
-  options: LeaklessTestOptions<F> = {},
-): LeaklessTest<F> {
+export function leaklessTest<F extends FactoryMap = Record<never, never>, D extends DrizzleDatabase = DrizzleDatabase>(
+  options: LeaklessTestOptions<F, D> = {},
+): LeaklessTest<F, D> {
   const factories: FactoryMap = options.factories ?? {}
-  return base.extend<LeaklessTestFixtures<F>, LeaklessWorkerFixtures>({
+  const { db } = options
+  if (db !== undefined) checkDatabaseOption(db, API)
+  return base.extend<LeaklessTestFixtures<F, D>, LeaklessWorkerFixtures>({
     _leaklessWorker: [
       // Playwright reads a fixture's dependencies from its first parameter, which must be a pattern.
       // eslint-disable-next-line no-empty-pattern
@@ -99,6 +123,7 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>>(
           factories,
           worker: workerInfo.workerIndex,
           ...(shard === undefined ? {} : { shard }),
+          ...(db === undefined ? {} : { db, api: API }),
         })
         await use(worker)
         const closed = await worker.close()
@@ -119,7 +144,7 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>>(
       { scope: 'worker', box: true },
     ],
     run: [async ({ _leaklessWorker }, use) => use(_leaklessWorker.run), { scope: 'worker' }],
-    db: async ({ _leaklessWorker }, use) => use(_leaklessWorker.db.drizzle),
+    db: async ({ _leaklessWorker }, use) => use(_leaklessWorker.db.drizzle as D),
     scope: async ({ _leaklessWorker }, use, testInfo) => {
       const scope = _leaklessWorker.run.scope(scopeName(testInfo))
       await use(scope)
@@ -148,6 +173,8 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>>(
       ),
   })
 }
+
+const API = 'leaklessTest() of leakless/playwright'
 
 function configDir(config: FullConfig): string {
   return config.configFile ? dirname(config.configFile) : process.cwd()

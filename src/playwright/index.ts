@@ -1,4 +1,5 @@
 export { leaklessTest } from './fixtures.js'
+export type { DatabaseOption } from '../lifecycle/database-option.js'
 export type {
   FactoryMap,
   LeaklessTest,

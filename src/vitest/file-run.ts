@@ -1,13 +1,18 @@
 import type { OnLeak, ResolvedConfig } from '../config/index.js'
 import { ConfigError, LeakError } from '../errors.js'
-import { openWorkerRun, type WorkerRun } from '../lifecycle/index.js'
+import { openWorkerRun, type DatabaseOption, type WorkerRun } from '../lifecycle/index.js'
 
-/** Opens the run context of one test file: its own connection, lease and process field. */
+/** Who takes the `db` option, for messages. */
+export const VITEST_API = 'leaklessTest() of leakless/vitest'
+
+/** Opens the run context of one test file: its own connection (or the user's `db`), lease and process field. */
 export function openFileRun(
   config: ResolvedConfig,
   factories: Record<string, unknown> = {},
   env: NodeJS.ProcessEnv = process.env,
+  db?: DatabaseOption,
 ): Promise<WorkerRun> {
+  if (db !== undefined) return openWorkerRun({ config, runner: 'vitest', factories, db, api: VITEST_API })
   // Started by a worker, the embedded server would stop when that worker's file ends, under the others.
   if (!config.databaseUrl && !env.DATABASE_URL && !env.LEAKLESS_DATABASE_URL && config.embedded !== false) {
     return Promise.reject(

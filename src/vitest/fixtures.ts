@@ -1,27 +1,39 @@
 import { inject, test as vitestTest } from 'vitest'
 import { loadConfig, type LeaklessConfig, type ResolvedConfig } from '../config/index.js'
+import { checkDatabaseOption, type DatabaseOption } from '../lifecycle/index.js'
 import type { Bindable, BoundMap, DrizzleDatabase, RunContext, TestScope } from '../run/index.js'
 import { failedTestMeta, formatFailedTest } from './failure-report.js'
-import { closeFileRun, openFileRun } from './file-run.js'
+import { closeFileRun, openFileRun, VITEST_API } from './file-run.js'
 import { PROVIDED_CONFIG_KEY, withOverrides } from './provided-config.js'
 
 /** Factories by name, as `scope.bind()` takes them. */
 export type FactoryMap = Record<string, Bindable<unknown>>
 
 /** Options of {@link leaklessTest}. */
-export interface LeaklessTestOptions<F extends FactoryMap> {
+export interface LeaklessTestOptions<F extends FactoryMap, D extends DrizzleDatabase = DrizzleDatabase> {
   /** Factories every test gets bound to its own scope, as the `factories` fixture. @default {} */
   factories?: F
+  /**
+   * Your app's drizzle instance (postgres.js, node-postgres or PGlite), or a function (sync or async)
+   * returning one, called once per test file: every fixture, cleanup and audit uses it, the `db` fixture
+   * is it, and leakless never closes it.
+   * Anything else is `DB_UNSUPPORTED` when the test is defined.
+   * @default a connection leakless opens from `DATABASE_URL` / the config
+   */
+  db?: DatabaseOption<D>
   /** Options over `leakless.config.ts` for these tests (e.g. `{ onLeak: 'warn' }`). @default none */
   config?: LeaklessConfig
 }
 
 /** The fixtures {@link leaklessTest} adds to Vitest's test context. */
-export interface LeaklessFixtures<F extends FactoryMap> {
+export interface LeaklessFixtures<F extends FactoryMap, D extends DrizzleDatabase = DrizzleDatabase> {
   /** The test file's run context (file scope): ids outside tests, `run.scope()`, `run.prefix`. */
   run: RunContext
-  /** The drizzle instance (postgres.js) of the file's connection (file scope). */
-  db: DrizzleDatabase
+  /**
+   * The drizzle instance the file's fixtures use (file scope): yours when you passed `db`, else the one of
+   * leakless's own connection (postgres.js when installed, else node-postgres). Raw SQL: ``await db.execute(sql`select …`)``.
+   */
+  db: D
   /** This test's scope: ids, e-mails, slugs, seeded faker, the rows it created. Cleaned up after the test. */
   scope: TestScope
   /** `options.factories` bound to this test's scope. */
@@ -29,8 +41,9 @@ export interface LeaklessFixtures<F extends FactoryMap> {
 }
 
 /**
- * Vitest's `test` with leakless fixtures: `run` and `db` (one run context and connection per test
- * file), `scope` and `factories` (per test). After each test, pass or fail, its rows are deleted
+ * Vitest's `test` with leakless fixtures: `run` and `db` (one run context and database per test file:
+ * your drizzle instance when you pass `db`, else a connection leakless opens), `scope` and `factories`
+ * (per test). After each test, pass or fail, its rows are deleted
  * (`scope.cleanup()`); a cleanup error fails the test next to the test's own error, and a failed test
  * prints its seed (`LEAKLESS_SEED`) and the rows it created. When the file ends, its run context is
  * closed: rows written after their test's cleanup (late writes) or left in the database fail the file
@@ -48,8 +61,12 @@ export interface LeaklessFixtures<F extends FactoryMap> {
  *   expect(user.email).toMatch(/@example\.test$/)
  * })
  */
-export function leaklessTest<F extends FactoryMap = Record<never, never>>(options: LeaklessTestOptions<F> = {}) {
+export function leaklessTest<F extends FactoryMap = Record<never, never>, D extends DrizzleDatabase = DrizzleDatabase>(
+  options: LeaklessTestOptions<F, D> = {},
+) {
   const factories = options.factories ?? ({} as F)
+  const { db } = options
+  if (db !== undefined) checkDatabaseOption(db, VITEST_API)
   let config: Promise<ResolvedConfig> | undefined
   const loadOnce = () => (config ??= resolveConfig(options.config))
 
@@ -60,11 +77,11 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>>(option
       // eslint-disable-next-line no-empty-pattern -- Vitest reads a fixture's dependencies from this pattern
       .extend('run', { scope: 'file' }, async ({}, { onCleanup }) => {
         const resolved = await loadOnce()
-        const worker = await openFileRun(resolved, factories)
+        const worker = await openFileRun(resolved, factories, process.env, db)
         onCleanup(() => closeFileRun(worker, resolved.onLeak ?? 'fail'))
         return worker.run
       })
-      .extend('db', { scope: 'file' }, ({ run }): DrizzleDatabase => run.db!)
+      .extend('db', { scope: 'file' }, ({ run }): D => run.db as D)
       .extend('scope', ({ run, task, onTestFinished, onTestFailed }) => {
         const scope = run.scope(task.fullName)
         let cleaned = false
