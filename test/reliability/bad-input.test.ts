@@ -61,11 +61,13 @@ describe('bad input (fuzzed)', () => {
         }
         expect(d).not.toBeNull()
         expect(d!.id).toBe(id)
-        expect([d!.runTag, d!.shard, d!.worker, d!.pid, d!.reuse, d!.nonce, d!.scope, d!.seq]).toEqual([
+        const long = process.number === null
+        expect([d!.runTag, d!.shard, d!.process, d!.worker, d!.pid, d!.reuse, d!.nonce, d!.scope, d!.seq]).toEqual([
           runTag,
           process.shard,
-          process.worker,
-          process.pid,
+          process.number,
+          long ? process.worker : null,
+          long ? process.pid : null,
           process.reuse,
           process.nonce,
           scope,
