@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.js'
-import { describeProcesses } from '../registry/registry.js'
+import { describeProcesses } from '../registry/processes.js'
 import type { LeakRow } from './types.js'
 
 /**

@@ -8,14 +8,8 @@ import { isLeaklessError } from '../errors.js'
 import type { DecodedId } from '../ids/decode.js'
 import { tagColumnsOfFactories } from '../factory/tag-columns.js'
 import { schemaOfKey } from '../table-key.js'
-import {
-  allocateProcessNumber,
-  closeProcess,
-  forgetRunIfDone,
-  recordTagColumns,
-  registerProcess,
-  type RegisteredColumn,
-} from '../registry/registry.js'
+import { allocateProcessNumber, closeProcess } from '../registry/processes.js'
+import { forgetRunIfDone, recordTagColumns, registerProcess, type RegisteredColumn } from '../registry/registry.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
 import type { CleanupReport, CloseReport, RunCleaner } from '../run/cleanup-contract.js'
 import { keysByTable, type Ledger } from '../run/ledger.js'

@@ -14,12 +14,12 @@ import { likePrefix } from '../ids/sql-prefix.js'
 import {
   forgetProcess,
   forgetRunIfDone,
-  pruneRegistry,
   readRuns,
   recordTagColumns,
   untaggedTables,
   type RegisteredRun,
 } from '../registry/registry.js'
+import { pruneRegistry } from '../registry/processes.js'
 import { planCleanup, type NullableDependentRule } from './delete-plan.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf } from './execute.js'

@@ -8,13 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, createRun, decodeId, sweep, type Database } from '../../src/index.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { REGISTRY_VERSION, registryTable } from '../../src/registry/registry-sql.js'
-import {
-  allocateProcessNumber,
-  PROCESS_NUMBER_RETENTION_MS,
-  pruneRegistry,
-  readRuns,
-  registryVersion,
-} from '../../src/registry/registry.js'
+import { allocateProcessNumber, PROCESS_NUMBER_RETENTION_MS, pruneRegistry } from '../../src/registry/processes.js'
+import { readRuns, registryVersion } from '../../src/registry/registry.js'
 import { drivers } from './drivers.js'
 
 const DAY = 24 * 60 * 60 * 1000
