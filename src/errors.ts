@@ -22,6 +22,8 @@ export type LeaklessErrorCode =
   | 'TABLE_KEY_INVALID'
   | 'UNKNOWN_SCHEMA'
   | 'GLOBAL_SETUP_MISSING'
+  | 'APP_SERVER_FAILED'
+  | 'APP_SERVER_TIMEOUT'
   // leakless init (ConfigError)
   | 'INIT_SCHEMA_MISSING'
   | 'INIT_SCHEMA_INVALID'

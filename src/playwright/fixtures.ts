@@ -17,6 +17,7 @@ import type { CleanupReport } from '../run/cleanup-contract.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
 import type { RunContext } from '../run/run-context.js'
 import type { Bindable, BoundMap, TestScope } from '../run/test-scope.js'
+import { startAppServer, type AppServer, type AppServerOptions } from './app-server.js'
 import { createLoginAs, type LoginAs, type LoginOptions } from './login.js'
 import { attachScopeReport, scopeName } from './test-report.js'
 
@@ -42,6 +43,11 @@ export interface LeaklessTestOptions<
   config?: LeaklessConfig
   /** Defaults of `loginAs`: sessions factory, cookie name, URL…, or the app's own sign-in (`cookies`). @default { factory: 'sessions', cookie: 'session' } */
   login?: LoginOptions
+  /**
+   * Your app, started once per worker on a free port (`$PORT`), as the worker's `baseURL`; a project's
+   * `use: { appServer }` overrides it. @default none: use Playwright's `webServer` and `baseURL`
+   */
+  appServer?: AppServerOptions
 }
 
 /** Test-scoped fixtures of {@link leaklessTest}. */
@@ -68,6 +74,10 @@ export interface LeaklessWorkerFixtures {
   run: RunContext
   /** @internal the worker's run with its connection */
   _leaklessWorker: WorkerRun
+  /** The app this worker starts (an option: `use: { appServer }` in a project), or none. */
+  appServer: AppServerOptions | undefined
+  /** @internal the worker's started app */
+  _leaklessApp: AppServer | null
 }
 
 /** Playwright's `test` with leakless's fixtures. */
@@ -144,6 +154,22 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
       { scope: 'worker', box: true },
     ],
     run: [async ({ _leaklessWorker }, use) => use(_leaklessWorker.run), { scope: 'worker' }],
+    appServer: [options.appServer, { scope: 'worker', option: true }],
+    // After the worker's run is open, stopped before it closes: the close audits what the app wrote.
+    _leaklessApp: [
+      async ({ appServer, _leaklessWorker }, use, workerInfo) => {
+        if (appServer === undefined) return use(null)
+        const app = await startAppServer(appServer, { cwd: configDir(workerInfo.config) })
+        void _leaklessWorker
+        try {
+          await use(app)
+        } finally {
+          await app.stop()
+        }
+      },
+      { scope: 'worker', box: true },
+    ],
+    baseURL: async ({ baseURL, _leaklessApp }, use) => use(_leaklessApp?.url ?? baseURL),
     db: async ({ _leaklessWorker }, use) => use(_leaklessWorker.db.drizzle as D),
     scope: async ({ _leaklessWorker }, use, testInfo) => {
       const scope = _leaklessWorker.run.scope(scopeName(testInfo))
