@@ -6,6 +6,8 @@ import { checkConfig, loadConfig } from '../../src/config/index.js'
 import { isLeaklessError } from '../../src/index.js'
 import { leaklessTest as playwrightTest } from '../../src/playwright/fixtures.js'
 import { checkPlaywrightIsolation } from '../../src/playwright/isolation.js'
+import { createRunSync } from '../../src/run/run-context.js'
+import { formatFailedTest } from '../../src/vitest/failure-report.js'
 import { checkResolvedIsolation, isolationAtDefinition } from '../../src/vitest/isolation.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'leakless-isolation-'))
@@ -78,5 +80,31 @@ describe("leakless/playwright with isolation: 'transaction'", () => {
     expect(error.message).toContain(`isolation: 'transaction' (${file}) cannot work`)
     checkPlaywrightIsolation({ isolation: 'shared' }, file)
     checkPlaywrightIsolation({}, file)
+  })
+})
+
+describe("a failed test under isolation: 'transaction'", () => {
+  it('says its rows were rolled back with its transaction', () => {
+    const run = createRunSync({ stateDir: dir, worker: 1 })
+    const scope = run.scope('fails')
+    const id = scope.id()
+    scope.ledger.record([
+      {
+        table: 'public.users',
+        key: { id },
+        tag: id,
+        tagColumns: ['id'],
+        scope: 1,
+        test: 'fails',
+        caller: null,
+        factory: 'users',
+        at: new Date(),
+      },
+    ])
+    const where = { file: 'a.test.ts', test: 'fails' }
+    expect(formatFailedTest(scope, true, where, 'rollback')).toContain(
+      `rows its factories created (in the test's transaction, rolled back):\n    public.users (1)\n      id=${id}`,
+    )
+    expect(formatFailedTest(scope, true, where)).toContain('rows its factories created (its cleanup deleted them):')
   })
 })
