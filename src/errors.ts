@@ -24,6 +24,7 @@ export type LeaklessErrorCode =
   | 'GLOBAL_SETUP_MISSING'
   | 'APP_SERVER_FAILED'
   | 'APP_SERVER_TIMEOUT'
+  | 'ISOLATION_UNSUPPORTED'
   // leakless init (ConfigError)
   | 'INIT_SCHEMA_MISSING'
   | 'INIT_SCHEMA_INVALID'

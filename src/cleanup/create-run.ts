@@ -132,6 +132,11 @@ class Cleaner implements RunCleaner {
     }
   }
 
+  rolledBack(prefix: string, ledger: Ledger): void {
+    ledger.release([...ledger.entries])
+    this.#markCleaned(prefix)
+  }
+
   /** Text columns holding the prefix that no one declared; recorded in the registry for the sweep and the audit. */
   async #discover(prefix: string, known: Record<string, string[]>, schemas: string[]): Promise<RegisteredColumn[]> {
     const graph = await cachedSchema(this.db, { schemas })

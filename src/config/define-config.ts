@@ -4,6 +4,9 @@ import type { EmbeddedOptions } from '../db/embedded.js'
 /** What a run does when its audit finds rows a test left behind. */
 export type OnLeak = 'fail' | 'warn'
 
+/** An isolation mode of {@link LeaklessConfig}. */
+export type Isolation = NonNullable<LeaklessConfig['isolation']>
+
 /**
  * Everything `leakless.config.ts` can say. The Vitest and Playwright adapters, their global setups
  * and the CLI read the same file; options passed in code override it.
@@ -28,6 +31,11 @@ export interface LeaklessConfig {
   /** The sweep of dead runs at global setup: `false` turns it off. */
   sweep?:
     false | { /** Only runs at least this old: `30s`, `15m`, `1h`, `2d` or `0`. @default '1h' */ olderThan?: string }
+  /**
+   * How a test's rows are kept apart from other tests' (the modes: docs/isolation.md). Per Vitest
+   * project: `leaklessTest({ config: { isolation } })`. @default 'shared'
+   */
+  isolation?: 'shared' | 'transaction'
   /** Named allowances for the safety guard (see docs/cleanup.md, "The safety guard"). @default none */
   allow?: { production?: boolean; remote?: boolean; databases?: string[] }
 }

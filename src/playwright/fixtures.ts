@@ -18,6 +18,7 @@ import type { DrizzleDatabase } from '../run/database-like.js'
 import type { RunContext } from '../run/run-context.js'
 import type { Bindable, BoundMap, TestScope } from '../run/test-scope.js'
 import { startAppServer, type AppServer, type AppServerOptions } from './app-server.js'
+import { checkPlaywrightIsolation } from './isolation.js'
 import { createLoginAs, type LoginAs, type LoginOptions } from './login.js'
 import { attachScopeReport, scopeName } from './test-report.js'
 
@@ -117,6 +118,7 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
   const factories: FactoryMap = options.factories ?? {}
   const { db } = options
   if (db !== undefined) checkDatabaseOption(db, API)
+  if (options.config !== undefined) checkPlaywrightIsolation(options.config, 'leaklessTest({ config })')
   return base.extend<LeaklessTestFixtures<F, D>, LeaklessWorkerFixtures>({
     _leaklessWorker: [
       // Playwright reads a fixture's dependencies from its first parameter, which must be a pattern.
@@ -126,6 +128,7 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
           cwd: configDir(workerInfo.config),
           ...(options.config ? { overrides: options.config } : {}),
         })
+        checkPlaywrightIsolation(config, config.file ?? 'leakless.config.ts')
         const shard = workerInfo.config.shard?.current
         const worker = await openWorkerRun({
           config,

@@ -26,6 +26,11 @@ export interface RunCleaner {
    * text columns nobody named (where the app copied a value the test handed it). @default discover: true
    */
   cleanPrefix(prefix: string, ledger: Ledger, options?: { discover?: boolean }): Promise<CleanupReport>
+  /**
+   * The scope of `prefix` wrote in a transaction that was rolled back: its ledger's entries are released
+   * (no row to delete), and rows with its prefix found at close count as late writes.
+   */
+  rolledBack(prefix: string, ledger: Ledger): void
   /** Worker cleanup, then the worker's leak audit; releases the run's lease. */
   close(): Promise<CloseReport>
   /** The run's lease: `held` is false while it is lost (its connection dropped and could not be renewed). */

@@ -35,11 +35,14 @@ interface PgliteClient {
 }
 
 /**
- * Raw access to the driver client of a postgres.js, node-postgres or PGlite drizzle instance, with
- * drizzle's value conventions; null for other drivers (callers fall back to drizzle's query builder).
+ * Raw access to the driver client of a postgres.js, node-postgres or PGlite drizzle instance (or of a
+ * transaction of one: its session's connection), with drizzle's value conventions; null for other drivers
+ * (callers fall back to drizzle's query builder).
  */
 export function rawQueryOf(db: DrizzleDatabase): RawQuery | null {
-  const client = (db as { $client?: unknown }).$client
+  // A transaction has no $client: its session holds the connection the transaction runs on.
+  const client =
+    (db as { $client?: unknown }).$client ?? (db as unknown as { session?: { client?: unknown } }).session?.client
   if (typeof client === 'function' && typeof (client as Partial<PostgresJsClient>).unsafe === 'function') {
     // Parameters of an unprepared statement cost postgres.js a describe round trip first.
     const run = (text: string, params: unknown[], options: { prepare?: boolean } = {}) =>

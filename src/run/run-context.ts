@@ -139,8 +139,11 @@ export class RunContext implements IdSource {
     return this.#scopes
   }
 
-  /** Opens the next test scope; its prefix is `<run prefix><n>-`. */
-  scope(name?: string): TestScope {
+  /**
+   * Opens the next test scope; its prefix is `<run prefix><n>-`. Its factories insert into `options.db`
+   * when given (e.g. a transaction of the run's database), else into the run's database.
+   */
+  scope(name?: string, options: { db?: DatabaseLike } = {}): TestScope {
     if (name !== undefined && typeof name !== 'string') {
       throw new InputError(
         'OPTION_INVALID',
@@ -150,7 +153,8 @@ export class RunContext implements IdSource {
     }
     const n = ++this.#scopes
     const scopeName = name ?? `scope ${n}`
-    const scope = new TestScope(this, n, scopeName, this.fixedSeed ?? deriveSeed(this.runTag, scopeName))
+    const seed = this.fixedSeed ?? deriveSeed(this.runTag, scopeName)
+    const scope = new TestScope(this, n, scopeName, seed, options.db === undefined ? this.db : drizzleOf(options.db))
     this.#scopeNames.set(scope.prefix, scopeName)
     return scope
   }

@@ -38,10 +38,12 @@ export class TestScope implements IdSource {
   #handles = 0
   readonly #sequences = new Map<string, number>()
   #faker: Faker | undefined
+  readonly #db: DrizzleDatabase | null
 
   /** @internal use `run.scope(name)` */
-  constructor(run: RunContext, number: number, name: string, seed: number) {
+  constructor(run: RunContext, number: number, name: string, seed: number, db: DrizzleDatabase | null = run.db) {
     this.run = run
+    this.#db = db
     this.number = number
     this.name = name
     this.seed = seed
@@ -59,9 +61,9 @@ export class TestScope implements IdSource {
     return this.#ids.issued
   }
 
-  /** The run's database, if it has one. */
+  /** The database this scope's factories insert into: the run's, or the one given to `run.scope(name, { db })`. */
   get db(): DrizzleDatabase | null {
-    return this.run.db
+    return this.#db
   }
 
   /** A faker instance of this scope alone, seeded with {@link seed}; dates are relative to the run's start. */
@@ -149,6 +151,14 @@ export class TestScope implements IdSource {
   cleanup(): Promise<CleanupReport> {
     if (this.run.cleaner === null) return Promise.reject(noCleaner('scope.cleanup()'))
     return this.run.cleaner.cleanPrefix(this.prefix, this.ledger, { discover: this.#handedOut > 0 })
+  }
+
+  /**
+   * @internal The scope's database was a transaction that has been rolled back: its rows are gone with
+   * no cleanup, and a row found later with its prefix was written outside it (reported as a late write).
+   */
+  rolledBack(): void {
+    this.run.cleaner?.rolledBack(this.prefix, this.ledger)
   }
 
   /** Next value of a per-scope sequence (0, 1, 2, …); never shared with another scope or process. */

@@ -25,7 +25,12 @@ export function failedTestMeta(scope: TestScope, cleaned: boolean): FailedTestMe
  * What a failed test prints: how to replay its data (`LEAKLESS_SEED`) and the rows its factories
  * created, with the line that created each.
  */
-export function formatFailedTest(scope: TestScope, cleaned: boolean, where: { file: string; test: string }): string {
+export function formatFailedTest(
+  scope: TestScope,
+  cleaned: boolean,
+  where: { file: string; test: string },
+  removal: 'cleanup' | 'rollback' = 'cleanup',
+): string {
   const lines = [
     `leakless: test "${scope.name}" failed. Its data came from seed ${scope.seed}; replay it with`,
     `  LEAKLESS_SEED=${scope.seed} npx vitest run ${where.file} -t ${JSON.stringify(where.test)}`,
@@ -36,9 +41,13 @@ export function formatFailedTest(scope: TestScope, cleaned: boolean, where: { fi
     lines.push('  its factories created no rows')
     return lines.join('\n')
   }
-  lines.push(
-    `  rows its factories created${cleaned ? ' (its cleanup deleted them)' : ' (its cleanup did not finish: they may still be there)'}:`,
-  )
+  const fate =
+    removal === 'rollback'
+      ? " (in the test's transaction, rolled back)"
+      : cleaned
+        ? ' (its cleanup deleted them)'
+        : ' (its cleanup did not finish: they may still be there)'
+  lines.push(`  rows its factories created${fate}:`)
   for (const [table, entries] of tables) {
     lines.push(`    ${table} (${entries.length})`)
     for (const entry of entries.slice(0, ROWS_SHOWN)) lines.push(`      ${rowText(entry)}`)

@@ -4,7 +4,9 @@ import { checkDatabaseOption, type DatabaseOption } from '../lifecycle/index.js'
 import type { Bindable, BoundMap, DrizzleDatabase, RunContext, TestScope } from '../run/index.js'
 import { failedTestMeta, formatFailedTest } from './failure-report.js'
 import { closeFileRun, openFileRun, VITEST_API } from './file-run.js'
+import { checkResolvedIsolation, isolationAtDefinition } from './isolation.js'
 import { PROVIDED_CONFIG_KEY, withOverrides } from './provided-config.js'
+import { openTestTransaction } from './test-transaction.js'
 
 /** Factories by name, as `scope.bind()` takes them. */
 export type FactoryMap = Record<string, Bindable<unknown>>
@@ -32,6 +34,7 @@ export interface LeaklessFixtures<F extends FactoryMap, D extends DrizzleDatabas
   /**
    * The drizzle instance the file's fixtures use (file scope): yours when you passed `db`, else the one of
    * leakless's own connection (postgres.js when installed, else node-postgres). Raw SQL: ``await db.execute(sql`select …`)``.
+   * With `isolation: 'transaction'` it is this test's transaction on that instance (test scope).
    */
   db: D
   /** This test's scope: ids, e-mails, slugs, seeded faker, the rows it created. Cleaned up after the test. */
@@ -47,7 +50,9 @@ export interface LeaklessFixtures<F extends FactoryMap, D extends DrizzleDatabas
  * (`scope.cleanup()`); a cleanup error fails the test next to the test's own error, and a failed test
  * prints its seed (`LEAKLESS_SEED`) and the rows it created. When the file ends, its run context is
  * closed: rows written after their test's cleanup (late writes) or left in the database fail the file
- * with the leak report, or are only printed with `onLeak: 'warn'`.
+ * with the leak report, or are only printed with `onLeak: 'warn'`. With `isolation: 'transaction'` (in
+ * `leakless.config.ts` or `options.config`), each test runs in a transaction on that database, rolled back
+ * after it instead of cleaned up: `db` and `factories` write inside it.
  *
  * @example
  * import { expect } from 'vitest'
@@ -70,34 +75,56 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
   let config: Promise<ResolvedConfig> | undefined
   const loadOnce = () => (config ??= resolveConfig(options.config))
 
-  return (
-    vitestTest
-      // File scope, not worker scope: Vitest drops errors of worker fixtures torn down after the run
-      // ended (the last workers), so a leak found there would not fail the run.
-      // eslint-disable-next-line no-empty-pattern -- Vitest reads a fixture's dependencies from this pattern
-      .extend('run', { scope: 'file' }, async ({}, { onCleanup }) => {
-        const resolved = await loadOnce()
-        const worker = await openFileRun(resolved, factories, process.env, db)
-        onCleanup(() => closeFileRun(worker, resolved.onLeak ?? 'fail'))
-        return worker.run
+  const isolation = isolationAtDefinition(options.config)
+
+  // File scope, not worker scope: Vitest drops errors of worker fixtures torn down after the run
+  // ended (the last workers), so a leak found there would not fail the run.
+  // eslint-disable-next-line no-empty-pattern -- Vitest reads a fixture's dependencies from this pattern
+  const withRun = vitestTest.extend('run', { scope: 'file' }, async ({}, { onCleanup }) => {
+    const resolved = await loadOnce()
+    checkResolvedIsolation(resolved, isolation)
+    const worker = await openFileRun(resolved, factories, process.env, db)
+    onCleanup(() => closeFileRun(worker, resolved.onLeak ?? 'fail'))
+    return worker.run
+  })
+  const shared = withRun
+    .extend('db', { scope: 'file' }, ({ run }): D => run.db as D)
+    .extend('scope', ({ run, task, onTestFinished, onTestFailed }) => {
+      const scope = run.scope(task.fullName)
+      let cleaned = false
+      // A hook rather than fixture teardown: Vitest reports a hook's error once, beside the test's own.
+      onTestFinished(async () => {
+        await scope.cleanup()
+        cleaned = true
       })
-      .extend('db', { scope: 'file' }, ({ run }): D => run.db as D)
-      .extend('scope', ({ run, task, onTestFinished, onTestFailed }) => {
-        const scope = run.scope(task.fullName)
-        let cleaned = false
-        // A hook rather than fixture teardown: Vitest reports a hook's error once, beside the test's own.
-        onTestFinished(async () => {
-          await scope.cleanup()
-          cleaned = true
-        })
-        onTestFailed(() => {
-          Object.assign(task.meta, { leakless: failedTestMeta(scope, cleaned) })
-          console.error(formatFailedTest(scope, cleaned, { file: task.file.name, test: task.fullTestName }))
-        })
-        return scope
+      onTestFailed(() => {
+        Object.assign(task.meta, { leakless: failedTestMeta(scope, cleaned) })
+        console.error(formatFailedTest(scope, cleaned, { file: task.file.name, test: task.fullTestName }))
       })
-      .extend('factories', ({ scope }): BoundMap<F> => scope.bind(factories))
-  )
+      return scope
+    })
+    .extend('factories', ({ scope }): BoundMap<F> => scope.bind(factories))
+  if (isolation === 'shared') return shared
+
+  // isolation: 'transaction' — the scope owns the test's transaction; `db` (test scope here) is its handle.
+  const inTransaction = withRun
+    .extend('scope', async ({ run, task, onTestFailed }, { onCleanup }) => {
+      const transaction = await openTestTransaction(run, run.db!)
+      const scope = run.scope(task.fullName, { db: transaction.tx })
+      onCleanup(async () => {
+        await transaction.rollback()
+        scope.rolledBack()
+      })
+      onTestFailed(() => {
+        Object.assign(task.meta, { leakless: failedTestMeta(scope, true) })
+        console.error(formatFailedTest(scope, true, { file: task.file.name, test: task.fullTestName }, 'rollback'))
+      })
+      return scope
+    })
+    .extend('db', ({ scope }): D => scope.db as D)
+    .extend('factories', ({ scope }): BoundMap<F> => scope.bind(factories))
+  // The same fixtures by name and type; only `db`'s scope differs (per test), which types cannot follow.
+  return inTransaction as unknown as typeof shared
 }
 
 /** The global setup's configuration when it ran (see `provided-config.ts`), else `leakless.config.ts` read here. */
