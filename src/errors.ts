@@ -22,6 +22,7 @@ export type LeaklessErrorCode =
   | 'TABLE_KEY_INVALID'
   | 'UNKNOWN_SCHEMA'
   | 'GLOBAL_SETUP_MISSING'
+  | 'ISOLATION_UNSUPPORTED'
   // leakless init (ConfigError)
   | 'INIT_SCHEMA_MISSING'
   | 'INIT_SCHEMA_INVALID'

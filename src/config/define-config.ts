@@ -21,6 +21,11 @@ export interface LeaklessConfig {
   tagColumns?: Record<string, string[]>
   /** Rows that reference owned rows through a nullable FK and carry no tag, per table. @default 'fail' for every table */
   nullableDependents?: Record<string, NullableDependentRule>
+  /**
+   * How test files are kept apart: `'shared'` (prefixes on one schema) or `'schema'` (a schema per run
+   * context, migrated from `migrations`, first on `search_path`; see docs/isolation.md). @default 'shared'
+   */
+  isolation?: 'shared' | 'schema'
   /** Schemas cleanup and the audit look at. @default ['public'] */
   schemas?: string[]
   /** What a leak does to the run. @default 'fail' */

@@ -107,6 +107,7 @@ const KEYS: Record<keyof LeaklessConfig, (value: unknown) => string | null> = {
     isRecord(v) && Object.values(v).every((r) => r === 'fail' || r === 'detach' || r === 'delete')
       ? null
       : "{ 'public.table': 'fail' | 'detach' | 'delete' }",
+  isolation: (v) => (v === 'shared' || v === 'schema' ? null : "'shared' or 'schema'"),
   schemas: (v) => (isStringArray(v) && v.length > 0 && v.every((s) => s !== '') ? null : "['public']"),
   onLeak: (v) => (v === 'fail' || v === 'warn' ? null : "'fail' or 'warn'"),
   sweep: (v) =>
