@@ -50,7 +50,7 @@ export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRu
   const api = options.api ?? 'leaklessTest()'
   const own = options.db === undefined
   if (config.isolation === 'schema') {
-    const problem = schemaIsolationProblem(config, !own, api)
+    const problem = schemaIsolationProblem(config, !own, api, options.runner)
     if (problem !== null) throw problem
   }
   const isolated =
