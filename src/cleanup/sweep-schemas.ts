@@ -1,7 +1,6 @@
 import type { Database } from '../db/database.js'
-import { dropWorkerSchema } from '../db/worker-schema.js'
 import { decodeId } from '../ids/decode.js'
-import { forgetCreatedSchema, readCreatedSchemas } from '../registry/created-resources.js'
+import { dropCreatedSchema, readCreatedSchemas } from '../registry/created-resources.js'
 import { isLeaseHeld } from './lease.js'
 
 /** A schema leakless created for a run context that is gone, dropped by the sweep (or, in a dry run, would be). */
@@ -27,10 +26,8 @@ export async function sweepCreatedSchemas(
     if (owner === null || owner.processPrefix !== s.owner || !options.wanted(s.runTag)) continue
     if (options.shard !== undefined && owner.shard !== options.shard) continue
     if (owner.time.getTime() > options.cutoff || (await isLeaseHeld(db, s.owner))) continue
-    if (!options.dryRun) {
-      await dropWorkerSchema(db, s.name)
-      await forgetCreatedSchema(db, s.name)
-    }
+    // A close or another sweep may have dropped it meanwhile: then it is not reported.
+    if (!options.dryRun && !(await dropCreatedSchema(db, s.name))) continue
     swept.push({ name: s.name, runTag: s.runTag, owner: s.owner })
   }
   return swept

@@ -31,12 +31,3 @@ export async function createWorkerSchema(db: Database, name: string, migrationsF
     throw migrationFailed(error, migrationsFolder)
   }
 }
-
-/**
- * Drops a worker schema with everything in it. CASCADE here, and only here: the schema is one leakless
- * created and recorded in its registry for one run context (DESIGN.md's no-CASCADE rule is about rows
- * in the user's tables). Callers run the safety guard first.
- */
-export async function dropWorkerSchema(db: Database, name: string): Promise<void> {
-  await db.execute(`drop schema if exists ${q(name)} cascade`)
-}

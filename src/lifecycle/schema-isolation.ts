@@ -2,9 +2,9 @@ import type { ResolvedConfig } from '../config/load-config.js'
 import { connect } from '../db/connect.js'
 import type { Database } from '../db/database.js'
 import { assertSafeTarget } from '../db/guard.js'
-import { createWorkerSchema, dropWorkerSchema, workerSchemaName } from '../db/worker-schema.js'
+import { createWorkerSchema, workerSchemaName } from '../db/worker-schema.js'
 import { ConfigError } from '../errors.js'
-import { forgetCreatedSchema, recordCreatedSchema } from '../registry/created-resources.js'
+import { dropCreatedSchema, recordCreatedSchema } from '../registry/created-resources.js'
 import { allocateProcessNumber } from '../registry/registry.js'
 import type { RunnerKind } from '../run/environment.js'
 import { createRunSync, runTagOf } from '../run/run-context.js'
@@ -93,10 +93,7 @@ export async function openIsolatedSchema(
       schema,
       processNumber,
       prefix,
-      drop: async () => {
-        await dropWorkerSchema(boot, schema)
-        await forgetCreatedSchema(boot, schema)
-      },
+      drop: async () => void (await dropCreatedSchema(boot, schema)),
       close: async () => {
         await db.close()
         await boot.close()
@@ -104,10 +101,8 @@ export async function openIsolatedSchema(
     }
   } catch (error) {
     if (created !== null) {
-      const { schema } = created
-      await dropWorkerSchema(boot, schema)
-        .then(() => forgetCreatedSchema(boot, schema))
-        .catch(() => {}) // the sweep drops it later: it is recorded and its lease was never held
+      // Else the sweep drops it later: it is recorded, and its lease was never held.
+      await dropCreatedSchema(boot, created.schema).catch(() => {})
     }
     await boot.close()
     throw error

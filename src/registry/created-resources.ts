@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js'
+import { q } from '../db/sql-text.js'
 import { ensureRegistry, registryVersion, REGISTRY_VERSION } from './registry.js'
 import { registryTable } from './registry-sql.js'
 
@@ -23,9 +24,22 @@ export async function recordCreatedSchema(
   )
 }
 
-/** Removes a schema's record once the schema is dropped. */
-export async function forgetCreatedSchema(db: Database, name: string): Promise<void> {
-  await db.execute(`delete from ${registryTable('created_resources')} where kind = 'schema' and name = $1`, [name])
+/**
+ * Drops a schema the registry records as created by leakless, and its record, in one transaction; a
+ * schema without a record is left alone. Returns whether there was one. CASCADE here, and only here: the
+ * schema is leakless's own, made for one run context (DESIGN.md's no-CASCADE rule is about rows in the
+ * user's tables). Callers run the safety guard first.
+ */
+export async function dropCreatedSchema(db: Database, name: string): Promise<boolean> {
+  return db.transaction(async (run) => {
+    const recorded = await run(
+      `delete from ${registryTable('created_resources')} where kind = 'schema' and name = $1 returning name`,
+      [name],
+    )
+    if (recorded.length === 0) return false
+    await run(`drop schema if exists ${q(name)} cascade`)
+    return true
+  })
 }
 
 /** Every schema the registry says leakless created (of one run, when asked), oldest first. */

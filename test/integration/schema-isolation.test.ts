@@ -13,7 +13,7 @@ import { sweep } from '../../src/cleanup/sweep.js'
 import { connect, type Database } from '../../src/db/index.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { openWorkerRun, type WorkerRun } from '../../src/lifecycle/index.js'
-import { readCreatedSchemas } from '../../src/registry/created-resources.js'
+import { dropCreatedSchema, readCreatedSchemas } from '../../src/registry/created-resources.js'
 import { migrationsFolder } from './drivers.js'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -110,6 +110,9 @@ describe("isolation 'schema' on postgres", () => {
       expect(await schemaExists(killedSchema)).toBe(false)
       expect(await recorded(killedSchema)).toBe(false)
       expect(await schemaExists(liveSchema)).toBe(true)
+      expect(await schemaExists(unrecorded)).toBe(true)
+      // Dropping by name needs the registry's record, too.
+      expect(await dropCreatedSchema(db, unrecorded)).toBe(false)
       expect(await schemaExists(unrecorded)).toBe(true)
       const [users] = await db.execute<{ n: number }>(`select count(*)::int as n from "${liveSchema}".users`)
       expect(users!.n).toBe(1)
