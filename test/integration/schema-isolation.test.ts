@@ -13,8 +13,8 @@ import { sweep } from '../../src/cleanup/sweep.js'
 import { connect, type Database } from '../../src/db/index.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { openWorkerRun, type WorkerRun } from '../../src/lifecycle/index.js'
-import { dropCreatedSchema, readCreatedSchemas } from '../../src/registry/created-resources.js'
-import { migrationsFolder } from './drivers.js'
+import { dropCreatedSchema, readCreatedSchemas, recordCreatedSchema } from '../../src/registry/created-resources.js'
+import { databaseUrl, migrationsFolder } from './drivers.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const childScript = join(root, 'test/integration/fixtures/schema-child.ts')
@@ -150,5 +150,45 @@ describe("isolation 'schema' on postgres", () => {
       code: 'ISOLATION_UNSUPPORTED',
       message: expect.stringContaining("keep 'shared' for Playwright"),
     })
+  })
+})
+
+describe("the registry's records of created schemas", () => {
+  it('keep `leakless registry --drop` from orphaning a schema until a sweep dropped it', async () => {
+    // A database of its own: no other suite's live runs there, whose leases would refuse the drop first.
+    const admin = await connect()
+    const name = `${admin.target.database}_regdrop`
+    await admin.execute(`drop database if exists "${name}"`)
+    await admin.execute(`create database "${name}"`)
+    const url = new URL(databaseUrl())
+    url.pathname = `/${name}`
+    const env = { ...process.env, DATABASE_URL: url.toString(), LEAKLESS_DATABASE_URL: '' }
+    const cli = (args: string[]) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { cwd: root, env })
+      let stderr = ''
+      child.stderr!.on('data', (chunk) => (stderr += chunk))
+      return once(child, 'close').then(([code]) => ({ code: code as number, stderr }))
+    }
+    const db = await connect({ url: url.toString() })
+    try {
+      const runTag = createRunTag(Date.now() - 2 * 3600_000)
+      await recordCreatedSchema(db, { name: `${runTag}_1`, runTag, owner: `${runTag}-1-` })
+      await db.execute(`create schema "${runTag}_1"`)
+
+      const refused = await cli(['registry', '--drop'])
+      expect(refused.code, refused.stderr).toBe(2)
+      expect(refused.stderr).toContain(`it records 1 schema(s) leakless created for isolation 'schema' (${runTag}_1)`)
+      expect((await cli(['sweep'])).code).toBe(0)
+      expect(await readCreatedSchemas(db)).toEqual([])
+      const [left] = await db.execute<{ n: number }>('select count(*)::int as n from pg_namespace where nspname = $1', [
+        `${runTag}_1`,
+      ])
+      expect(left!.n).toBe(0)
+      expect((await cli(['registry', '--drop'])).code).toBe(0)
+    } finally {
+      await db.close()
+      await admin.execute(`drop database if exists "${name}" with (force)`)
+      await admin.close()
+    }
   })
 })
