@@ -5,6 +5,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<boolean> }>>
   cleanup: () => import('./cleanup.js'),
   registry: () => import('./registry.js'),
   ledger: () => import('./ledger.js'),
+  schema: () => import('./schema-setup.js'),
 }
 
 const names = process.argv.slice(2)

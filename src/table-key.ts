@@ -13,6 +13,17 @@ const part = (name: string): string => (PLAIN.test(name) ? name : `"${name.repla
 /** The key of table `name` in `schema`: `public.users`, `x."y.z"`, `public."Users"`. */
 export const tableKey = (schema: string, name: string): string => `${part(schema)}.${part(name)}`
 
+/**
+ * A table key as it resolves on connections whose `search_path` starts with `searchSchema` (isolation
+ * 'schema'): a table of `public` — drizzle's tables declared without a schema — is the one in
+ * `searchSchema`; other keys, and every key when `searchSchema` is null, stay as they are.
+ */
+export function inSearchSchema(key: string, searchSchema: string | null): string {
+  if (searchSchema === null) return key
+  const { schema, name } = parseTableKey(key)
+  return schema === 'public' ? tableKey(searchSchema, name) : key
+}
+
 /** A table's schema and name. */
 export interface TableName {
   schema: string

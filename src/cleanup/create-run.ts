@@ -7,7 +7,7 @@ import { cachedSchema } from '../db/introspect.js'
 import { isLeaklessError } from '../errors.js'
 import type { DecodedId } from '../ids/decode.js'
 import { tagColumnsOfFactories } from '../factory/tag-columns.js'
-import { schemaOfKey } from '../table-key.js'
+import { inSearchSchema, schemaOfKey } from '../table-key.js'
 import { allocateProcessNumber, closeProcess } from '../registry/processes.js'
 import { forgetRunIfDone, recordTagColumns, registerProcess, type RegisteredColumn } from '../registry/registry.js'
 import type { DrizzleDatabase } from '../run/database-like.js'
@@ -37,6 +37,11 @@ export interface RunOptions extends Omit<CreateRunOptions, 'db'> {
    * and `audit --run` know them even when this process dies. @default none
    */
   factories?: Iterable<unknown> | Record<string, unknown>
+  /**
+   * @internal The schema first on `db`'s `search_path` (isolation 'schema'): tables declared without a
+   * schema, and config keys in `public`, are that schema's.
+   */
+  searchSchema?: string
 }
 
 /** Cleans prefixes of one run context: tag columns from the registry (or the ledger), untagged rows by key. */
@@ -226,6 +231,17 @@ function columnsBeforeInserts(run: RunContext, options: RunOptions): RegisteredC
   return [...declared, ...built]
 }
 
+/** The cleanup options with keys of `public` tables moved to the search schema (isolation 'schema'). */
+function inSchema(options: RunCleanupOptions, searchSchema: string | null): RunCleanupOptions {
+  if (searchSchema === null) return options
+  const move = <T>(map: Readonly<Record<string, T>> | undefined) =>
+    map && Object.fromEntries(Object.entries(map).map(([key, value]) => [inSearchSchema(key, searchSchema), value]))
+  const out = { ...options }
+  if (options.tagColumns) out.tagColumns = move(options.tagColumns)!
+  if (options.nullableDependents) out.nullableDependents = move(options.nullableDependents)!
+  return out
+}
+
 /** Whether the guard allows writing the registry here (where it refuses, nothing could be cleaned either). */
 async function registryAllowed(db: Database, options: RunOptions): Promise<boolean> {
   try {
@@ -268,8 +284,10 @@ async function linkRegistry(db: Database, run: RunContext, options: RunOptions):
  */
 export async function createRun(input: RunOptions = {}): Promise<RunContext> {
   // Table keys of the config as leakless writes them, before anything is registered.
-  const options = input.cleanup === undefined ? input : { ...input, cleanup: withTableKeys(input.cleanup) }
-  const { db, cleanup, factories: _factories, ...rest } = options
+  const searchSchema = input.searchSchema ?? null
+  const options =
+    input.cleanup === undefined ? input : { ...input, cleanup: inSchema(withTableKeys(input.cleanup), searchSchema) }
+  const { db, cleanup, factories: _factories, searchSchema: _searchSchema, ...rest } = options
   const database = db === undefined ? undefined : await databaseOf(db, 'createRun()')
   if (database === undefined) return createRunSync(rest)
   const runTag = runTagOf(rest)
@@ -277,8 +295,15 @@ export async function createRun(input: RunOptions = {}): Promise<RunContext> {
   // past the numbers' retention gets a long field). Each step is idempotent or harmless to repeat (a
   // number lost to a retry is skipped), so a server that is restarting gets a few seconds to come back.
   const registry = await retryWhileLost(() => registryAllowed(database, options))
-  const processNumber = registry ? await retryWhileLost(() => allocateProcessNumber(database, runTag)) : null
+  // A number handed out already (isolation 'schema' names the schema from the prefix before the run exists).
+  const processNumber =
+    rest.processNumber != null
+      ? rest.processNumber
+      : registry
+        ? await retryWhileLost(() => allocateProcessNumber(database, runTag))
+        : null
   const run = createRunSync({ ...rest, runTag, db: database, processNumber })
+  run.searchSchema = searchSchema
   // The lease before the registration: a sweep that finds the registered process must see it alive.
   const lease = await retryWhileLost(() => acquireLease(database, run.prefix))
   try {

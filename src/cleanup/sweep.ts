@@ -5,7 +5,7 @@ import { describeBlockers, tableLockHolders } from './blockers.js'
 import type { Database } from '../db/database.js'
 import { databaseOf, type DatabaseInput } from '../db/database-input.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
-import { cachedSchema } from '../db/introspect.js'
+import { cachedSchema, invalidateSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
 import { q, qTable } from '../db/sql-text.js'
 import { decodeId, type DecodedId } from '../ids/decode.js'
@@ -24,6 +24,7 @@ import { planCleanup, type NullableDependentRule } from './delete-plan.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf } from './execute.js'
 import { isLeaseHeld } from './lease.js'
+import { sweepCreatedSchemas, type SweptSchema } from './sweep-schemas.js'
 import { columnsByTableKey, rulesByTableKey, schemaOfKey } from '../table-key.js'
 
 export interface SweepOptions {
@@ -78,6 +79,8 @@ export interface SweptProcess {
 
 export interface SweepReport {
   swept: SweptProcess[]
+  /** Schemas leakless created for run contexts now dead (isolation 'schema'), dropped (or, in a dry run, would be). */
+  schemas: SweptSchema[]
   skipped: Array<{ prefix: string; reason: 'lease held' | 'too young' }>
   /** Runs whose registry rows were removed, nothing of them being left. */
   forgotten: string[]
@@ -184,18 +187,27 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
   const wanted = (runTag: string) =>
     (options.runTag === undefined || runTag === options.runTag) && runTag !== options.exceptRunTag
   if (!dryRun) await assertSafeTarget(db, options.guard)
+  // After the guard: only schemas the registry records, of dead owners (sweep-schemas.ts); first, so
+  // that the tables introspected below are those that remain.
+  const schemas = await sweepCreatedSchemas(db, {
+    cutoff,
+    dryRun,
+    wanted,
+    ...(options.shard === undefined ? {} : { shard: options.shard }),
+  })
+  if (schemas.length > 0 && !dryRun) invalidateSchema(db)
   const declared = columnsByTableKey(options.tagColumns) ?? {}
   const nullableDependents = rulesByTableKey(options.nullableDependents)
 
   const runs = (await readRuns(db, options.runTag)).filter((run) => wanted(run.runTag))
   const byRun = new Map(runs.map((run) => [run.runTag, run]))
-  const schemas = [
+  const inspected = [
     ...new Set([
       ...(options.schemas ?? ['public']),
       ...runs.flatMap((run) => [...Object.keys(run.tagColumns), ...Object.keys(run.untagged)]).map(schemaOfKey),
     ]),
   ]
-  const graph = await cachedSchema(db, { schemas })
+  const graph = await cachedSchema(db, { schemas: inspected })
 
   const prefixes = new Set<string>()
   for (const run of runs) {
@@ -220,7 +232,7 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
       prefixes.add(prefix)
   }
 
-  const report: SweepReport = { swept: [], skipped: [], forgotten: [], dryRun, durationMs: 0 }
+  const report: SweepReport = { swept: [], schemas, skipped: [], forgotten: [], dryRun, durationMs: 0 }
   const held = new Set<string>()
   for (const prefix of [...prefixes].sort(byText)) {
     const decoded = decodeProcessPrefix(prefix)
@@ -255,7 +267,7 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
             learntTagColumns: columns,
             registryKeys,
             journal: true,
-            schemas,
+            schemas: inspected,
             ...(nullableDependents ? { nullableDependents } : {}),
             ...(options.guard ? { guard: options.guard } : {}),
           })

@@ -2,6 +2,7 @@ import { isLeaseHeld } from '../cleanup/lease.js'
 import { assertSafeTarget } from '../db/guard.js'
 import { guardOptionsOf } from '../lifecycle/config-options.js'
 import { dropRegistry, readRuns, registryVersion, REGISTRY_SCHEMA, type RegisteredRun } from '../registry/registry.js'
+import { readCreatedSchemas } from '../registry/created-resources.js'
 import { openConfigured } from './config.js'
 import { CliExit, EXIT } from './exit.js'
 import type { CliIo } from './io.js'
@@ -34,6 +35,14 @@ export async function registryCommand(flags: RegistryFlags, io: CliIo): Promise<
         throw new CliExit(
           EXIT.error,
           `Refusing to drop the run registry: ${live.length} live run process(es) hold a lease (${live.slice(0, 3).join(', ')}${live.length > 3 ? ', …' : ''}). Their cleanup needs it; drop it when they have ended.`,
+        )
+      }
+      // Its records are the only thing that lets a sweep drop these schemas; without them they stay forever.
+      const schemas = (await readCreatedSchemas(db)).map((s) => s.name)
+      if (schemas.length > 0) {
+        throw new CliExit(
+          EXIT.error,
+          `Refusing to drop the run registry: it records ${schemas.length} schema(s) leakless created for isolation 'schema' (${schemas.slice(0, 3).join(', ')}${schemas.length > 3 ? ', …' : ''}), and nothing would drop them without it. Run \`leakless sweep\` once their runs have ended (\`--older-than 0\` for any age), then drop it.`,
         )
       }
       await dropRegistry(db)

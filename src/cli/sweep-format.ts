@@ -9,6 +9,7 @@ export function sweepToJson(report: SweepReport, olderThanMs: number) {
     olderThanMs,
     durationMs: Math.round(report.durationMs * 1000) / 1000,
     swept: report.swept.map((p) => ({ ...p, startedAt: p.startedAt.toISOString() })),
+    schemas: report.schemas.map((s) => ({ ...s })),
     skipped: report.skipped.map((s) => ({ ...s })),
     forgotten: [...report.forgotten],
   }
@@ -37,6 +38,11 @@ export function formatSweepReport(report: SweepReport, olderThanMs: number): str
         `  ${p.prefix.padEnd(prefixWidth)}  ${who}  run started ${p.startedAt.toISOString()}  ${tables || 'no rows'}`,
       )
     }
+  }
+  if (report.schemas.length > 0) {
+    lines.push(
+      `${report.dryRun ? 'would drop' : 'dropped'} ${plural(report.schemas.length, 'schema')} leakless created for dead processes: ${report.schemas.map((s) => s.name).join(', ')}`,
+    )
   }
   if (report.skipped.length > 0) {
     const leased = report.skipped.filter((s) => s.reason === 'lease held').length

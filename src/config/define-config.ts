@@ -32,10 +32,12 @@ export interface LeaklessConfig {
   sweep?:
     false | { /** Only runs at least this old: `30s`, `15m`, `1h`, `2d` or `0`. @default '1h' */ olderThan?: string }
   /**
-   * How a test's rows are kept apart from other tests' (the modes: docs/isolation.md). Per Vitest
-   * project: `leaklessTest({ config: { isolation } })`. @default 'shared'
+   * How a test's rows are kept apart from other tests' (docs/isolation.md): `'shared'` (prefixes on one
+   * database), `'transaction'` (each Vitest test rolled back) or `'schema'` (a schema per run context,
+   * migrated from `migrations`, first on `search_path`). Per Vitest project:
+   * `leaklessTest({ config: { isolation } })`. @default 'shared'
    */
-  isolation?: 'shared' | 'transaction'
+  isolation?: 'shared' | 'transaction' | 'schema'
   /** Named allowances for the safety guard (see docs/cleanup.md, "The safety guard"). @default none */
   allow?: { production?: boolean; remote?: boolean; databases?: string[] }
 }

@@ -116,7 +116,8 @@ const KEYS: Record<keyof LeaklessConfig, (value: unknown) => string | null> = {
       (v.olderThan === undefined || (typeof v.olderThan === 'string' && parseDuration(v.olderThan) !== null)))
       ? null
       : "false or { olderThan: '1h' } (30s, 15m, 1h, 2d or 0)",
-  isolation: (v) => (v === 'shared' || v === 'transaction' ? null : "'shared' or 'transaction'"),
+  isolation: (v) =>
+    v === 'shared' || v === 'transaction' || v === 'schema' ? null : "'shared', 'transaction' or 'schema'",
   allow: (v) =>
     isRecord(v) &&
     Object.keys(v).every((k) => k === 'production' || k === 'remote' || k === 'databases') &&

@@ -19,6 +19,7 @@ import {
 } from './database.js'
 import { isNodePostgres, targetOfPg, type PgPoolLike } from './node-postgres.js'
 import { parsePostgresUrl, type PostgresUrl } from './postgres-url.js'
+import { q } from './sql-text.js'
 import { startEmbedded, type EmbeddedOptions, type EmbeddedServer } from './embedded.js'
 
 /** `lock_timeout` of the connections `connect()` opens. */
@@ -49,6 +50,11 @@ export interface ConnectOptions {
    * `DB_TIMEOUT` (a server that hangs never hangs the run). @default 120000
    */
   queryTimeoutMs?: number
+  /**
+   * Schemas of `search_path` on every connection `connect()` opens for a URL, first to last (isolation
+   * 'schema' puts the worker's schema first). @default the server's
+   */
+  searchPath?: readonly string[]
   /** Environment to read `DATABASE_URL`, `LEAKLESS_DATABASE_URL` and `LEAKLESS_PG_DIR` from. @default process.env */
   env?: NodeJS.ProcessEnv
 }
@@ -125,7 +131,11 @@ async function connectUrl(
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
     // Test data only: asynchronous commit saves the WAL flush on every insert and cleanup (other
     // sessions still see the rows at once), and no statement waits for a lock longer than 5 s.
-    connection: { synchronous_commit: 'off', lock_timeout: CONNECTION_LOCK_TIMEOUT_MS },
+    connection: {
+      synchronous_commit: 'off',
+      lock_timeout: CONNECTION_LOCK_TIMEOUT_MS,
+      ...(options.searchPath ? { search_path: searchPathOf(options.searchPath) } : {}),
+    },
   })
   await healthCheck(
     () => client`select 1`,
@@ -147,6 +157,9 @@ async function connectUrl(
     },
   })
 }
+
+/** `"a",public` (no spaces: node-postgres passes it in the startup options, split on spaces). */
+const searchPathOf = (schemas: readonly string[]) => schemas.map(q).join(',')
 
 /** postgres.js when it is installed, else node-postgres; both are optional peer dependencies. */
 async function defaultDriver(): Promise<'postgres-js' | 'pg'> {
@@ -192,7 +205,10 @@ async function connectPg(
     max: options.max ?? 10,
     connectionTimeoutMillis: timeoutMs,
     // As for postgres.js: asynchronous commit, and no lock wait longer than 5 s.
-    options: `-c synchronous_commit=off -c lock_timeout=${CONNECTION_LOCK_TIMEOUT_MS}`,
+    options: [
+      `-c synchronous_commit=off -c lock_timeout=${CONNECTION_LOCK_TIMEOUT_MS}`,
+      ...(options.searchPath ? [`-c search_path=${searchPathOf(options.searchPath)}`] : []),
+    ].join(' '),
   })
   pool.on('error', () => {}) // an idle client whose connection dropped: the pool replaces it
   await healthCheck(

@@ -82,7 +82,8 @@ async function applyMigrations(db: Database, migrations: MigrationMeta[]): Promi
   })
 }
 
-function migrationFailed(error: unknown, migrationsFolder: string): ConnectionError {
+/** @internal A migration's failure as MIGRATION_FAILED, naming the folder and the statement. */
+export function migrationFailed(error: unknown, migrationsFolder: string): ConnectionError {
   const folder = resolve(migrationsFolder)
   let reason = error instanceof Error ? error.message : String(error)
   let statement: string | null = null

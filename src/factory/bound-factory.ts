@@ -14,6 +14,7 @@ import { learnColumn, type RegistryLink } from '../run/registry-link.js'
 import { sql } from 'drizzle-orm'
 import { isRef, makeRef, type Ref, type Referable } from './ref.js'
 import { tableInfo, type TableInfo } from './table-info.js'
+import { inSearchSchema, parseTableKey } from '../table-key.js'
 import type { AnyTable, FactoryContext, InsertOf, Overrides, RowOf } from './types.js'
 import { Factory } from './define-factory.js'
 
@@ -256,7 +257,7 @@ export async function createRows(
       throw toInsertError(error, state.name, info.qualifiedName)
     }
     if (target !== null)
-      for (const { column } of target.newTagColumns) learnColumn(registry!, info.qualifiedName, column)
+      for (const { column } of target.newTagColumns) learnColumn(registry!, tableOf(info, scope), column)
     scope.ledger.record(ledgerEntries(state, info, scope, returned, caller))
     for (const row of returned) created.push(row)
   }
@@ -268,10 +269,13 @@ export async function createRows(
   return created
 }
 
+/** The table's key where the run's rows are: its schema, or the run's search schema (isolation 'schema'). */
+const tableOf = (info: TableInfo, scope: TestScope) => inSearchSchema(info.qualifiedName, scope.run.searchSchema)
+
 /** What the registry must learn from inserting these rows: untagged keys and tag columns it does not know. */
 function journalTarget(registry: RegistryLink, info: TableInfo, scope: TestScope, rows: Attributes[]): JournalTarget {
   const runPrefix = scope.run.runPrefix
-  const known = registry.known.get(info.qualifiedName)
+  const known = registry.known.get(tableOf(info, scope))
   const fresh = new Set<string>()
   let journal = false
   for (const row of rows) {
@@ -288,7 +292,7 @@ function journalTarget(registry: RegistryLink, info: TableInfo, scope: TestScope
     prefix: scope.prefix,
     runPrefix,
     runTag: scope.run.runTag,
-    schema: info.schema,
+    schema: parseTableKey(tableOf(info, scope)).schema,
     table: info.name,
     keyColumns: info.primaryKey.map((k) => info.columnNames.get(k)!),
     stringColumns: info.stringColumns,
@@ -364,7 +368,7 @@ function ledgerEntries(
       }
     }
     return {
-      table: info.qualifiedName,
+      table: tableOf(info, scope),
       key,
       tag,
       tagColumns,

@@ -2,6 +2,7 @@ import type { RunContext } from '../run/run-context.js'
 import { TestScope } from '../run/test-scope.js'
 import { buildRow } from './bound-factory.js'
 import { Factory } from './define-factory.js'
+import { inSearchSchema } from '../table-key.js'
 import { tableInfo } from './table-info.js'
 
 /** A table's column that a factory fills with a tagged value (`f.id()`, `f.email()`, `f.slug()`). */
@@ -37,7 +38,8 @@ export function tagColumnsOfFactories(factories: Iterable<unknown>, run: RunCont
       for (const [key, column] of info.tagCandidates) {
         const value = row[key]
         if (typeof value === 'string' && value.startsWith(scope.prefix)) {
-          found.set(`${info.qualifiedName}\u0000${column}`, { table: info.qualifiedName, column })
+          const table = inSearchSchema(info.qualifiedName, run.searchSchema)
+          found.set(`${table}\u0000${column}`, { table, column })
         }
       }
     }

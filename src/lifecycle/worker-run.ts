@@ -9,6 +9,7 @@ import type { RunContext } from '../run/run-context.js'
 import { cleanupOptionsOf, connectOptionsOf } from './config-options.js'
 import { resolveDatabaseOption, type DatabaseOption } from './database-option.js'
 import { formatCloseReport } from './report.js'
+import { openIsolatedSchema, schemaIsolationProblem } from './schema-isolation.js'
 
 export interface WorkerRunOptions {
   config: ResolvedConfig
@@ -48,27 +49,46 @@ export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRu
   const { config } = options
   const api = options.api ?? 'leaklessTest()'
   const own = options.db === undefined
-  const db = own
-    ? await connect(connectOptionsOf(config))
-    : await databaseOf(await resolveDatabaseOption(options.db, api), api)
+  if (config.isolation === 'schema') {
+    const problem = schemaIsolationProblem(config, !own, api, options.runner)
+    if (problem !== null) throw problem
+  }
+  const isolated =
+    config.isolation === 'schema'
+      ? await openIsolatedSchema(config, { runner: options.runner, worker: options.worker, shard: options.shard })
+      : null
+  const db =
+    isolated?.db ??
+    (own
+      ? await connect(connectOptionsOf(config))
+      : await databaseOf(await resolveDatabaseOption(options.db, api), api))
   // The user's pool stays open: run.close() releases what the run holds (its lease), closing is theirs.
-  const closeDb = () => (own ? db.close() : Promise.resolve())
+  const closeDb = () => (isolated ? isolated.close() : own ? db.close() : Promise.resolve())
+  const cleanup = cleanupOptionsOf(config)
   try {
     const run = await createRun({
       db,
-      cleanup: cleanupOptionsOf(config),
+      // Isolation 'schema': cleanup and the audit look at the context's schema.
+      cleanup: isolated ? { ...cleanup, schemas: [isolated.schema] } : cleanup,
+      ...(isolated ? { processNumber: isolated.processNumber, searchSchema: isolated.schema } : {}),
       ...(options.factories ? { factories: options.factories } : {}),
       ...(config.emailDomain ? { emailDomain: config.emailDomain } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
       ...(options.worker === undefined ? {} : { worker: options.worker }),
       ...(options.shard === undefined ? {} : { shard: options.shard }),
     })
+    if (isolated && run.prefix !== isolated.prefix) {
+      await run.close()
+      throw new Error(`leakless: the run context's prefix ${run.prefix} is not its schema's (${isolated.prefix})`)
+    }
     return {
       run,
       db,
       async close({ color = false } = {}) {
         try {
           const report = await run.close()
+          // After the lease is gone: a process that dies in between leaves a recorded schema the sweep drops.
+          await isolated?.drop()
           return { report, clean: report.clean, message: report.clean ? '' : formatCloseReport(report, { color }) }
         } finally {
           await closeDb()
@@ -76,6 +96,7 @@ export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRu
       },
     }
   } catch (error) {
+    await isolated?.drop().catch(() => {}) // recorded: the sweep drops it otherwise
     await closeDb()
     throw error
   }

@@ -20,13 +20,24 @@ export const ADVISORY_NAMESPACE = 0x6c6b6c73
 
 /** `"leakless"."<table>"` */
 export const registryTable = (
-  table: 'meta' | 'runs' | 'processes' | 'tag_columns' | 'untagged' | 'process_numbers' | 'closed_processes',
+  table:
+    | 'meta'
+    | 'runs'
+    | 'processes'
+    | 'tag_columns'
+    | 'untagged'
+    | 'process_numbers'
+    | 'closed_processes'
+    | 'created_resources',
 ): string => `"${REGISTRY_SCHEMA}"."${table}"`
 
 // Version 2. process_numbers: the last short process number of a run; it outlives the run's other rows
 // (a number is never handed out twice) and goes only when the run is past PROCESS_NUMBER_RETENTION_MS.
 // closed_processes: who a closed process was and its tests' names, so a row written after its close is
 // reported with its test; removed with the run at the end of it, or by the sweep once stale.
+// created_resources: what leakless itself created for a run context (kind 'schema': a worker's schema
+// under isolation 'schema'), written before the resource exists and removed once it is dropped, so the
+// sweep drops what a dead process left — and only what is recorded here.
 function v2Tables(): string[] {
   return [
     `create table if not exists ${registryTable('process_numbers')} (
@@ -44,6 +55,14 @@ function v2Tables(): string[] {
     closed_at timestamptz not null default now()
   )`,
     `create index if not exists closed_processes_run_tag on ${registryTable('closed_processes')} (run_tag)`,
+    `create table if not exists ${registryTable('created_resources')} (
+    kind text not null,
+    name text collate "C" not null,
+    run_tag text collate "C" not null,
+    owner text collate "C" not null,
+    created_at timestamptz not null default now(),
+    primary key (kind, name)
+  )`,
   ]
 }
 
@@ -99,7 +118,7 @@ export const MIGRATE_FROM_V1_SQL = [
 
 /** Drops exactly the tables above and then the schema, without CASCADE: anything else in it stops the drop. */
 export const DROP_REGISTRY_SQL = [
-  `drop table if exists ${registryTable('closed_processes')}, ${registryTable('process_numbers')}, ${registryTable('untagged')}, ${registryTable('tag_columns')}, ${registryTable('processes')}, ${registryTable('runs')}, ${registryTable('meta')}`,
+  `drop table if exists ${registryTable('created_resources')}, ${registryTable('closed_processes')}, ${registryTable('process_numbers')}, ${registryTable('untagged')}, ${registryTable('tag_columns')}, ${registryTable('processes')}, ${registryTable('runs')}, ${registryTable('meta')}`,
   `drop schema if exists ${REGISTRY_SCHEMA}`,
 ]
 

@@ -93,6 +93,11 @@ export class RunContext implements IdSource {
   cleaner: RunCleaner | null = null
   /** @internal attached by the public `createRun` when the database's run registry could be written */
   registry: RegistryLink | null = null
+  /**
+   * @internal The schema first on the connections' `search_path` (isolation 'schema'), where tables
+   * declared without a schema are: the ledger and the registry name them there. Null: public.
+   */
+  searchSchema: string | null = null
   #scopes = 0
   readonly #scopeNames = new Map<string, string>()
   #outside: TestScope | undefined

@@ -86,7 +86,9 @@ describe('registry version 1', () => {
       const db = await connect({ db: drizzle(pglite) })
       await (await createRun({ db })).close()
       // Back to version 1 (without the tables version 2 added), with a run of that time: long fields only.
-      await db.execute(`drop table ${registryTable('process_numbers')}, ${registryTable('closed_processes')}`)
+      await db.execute(
+        `drop table ${registryTable('process_numbers')}, ${registryTable('closed_processes')}, ${registryTable('created_resources')}`,
+      )
       await db.execute(`update ${registryTable('meta')} set value = '1' where key = 'version'`)
       const runTag = createRunTag()
       await db.execute(`insert into ${registryTable('runs')} (run_tag, started_at) values ($1, now())`, [runTag])
@@ -99,6 +101,10 @@ describe('registry version 1', () => {
       const run = await createRun({ db: again, runTag })
       expect(await registryVersion(again)).toBe(REGISTRY_VERSION)
       expect(run.prefix).toBe(`${runTag}-1-`)
+      const [created] = await again.execute<{ exists: boolean }>(
+        `select to_regclass('leakless.created_resources') is not null as exists`,
+      )
+      expect(created!.exists).toBe(true)
       expect((await readRuns(again, runTag))[0]!.processes.map((p) => p.prefix).sort()).toEqual([
         `${runTag}-1-`,
         `${runTag}-w0p1x000000-`,

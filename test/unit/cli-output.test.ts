@@ -97,6 +97,7 @@ describe('sweep summary', () => {
         deleted: {},
       },
     ],
+    schemas: [],
     skipped: [
       { prefix: 'a', reason: 'lease held' },
       { prefix: 'b', reason: 'too young' },
@@ -117,13 +118,17 @@ describe('sweep summary', () => {
   })
 
   it('says when there is nothing to sweep', () => {
-    const empty = { swept: [], skipped: [], forgotten: [], dryRun: false, durationMs: 1 }
+    const empty = { swept: [], schemas: [], skipped: [], forgotten: [], dryRun: false, durationMs: 1 }
     expect(formatSweepReport(empty, 0)).toBe('leakless sweep: nothing to sweep (no dead run of any age)')
     expect(
       formatSweepReport({ ...empty, swept: [{ ...report.swept[0]!, deleted: { 'public.users': 1 } }] }, 0),
     ).toMatch(/^leakless sweep: deleted 1 row of 1 dead process \(runs of any age\)\n/)
     expect(formatSweepReport({ ...empty, forgotten: ['mi8d0k2wq3z9xa'] }, 0).split('\n')[1]).toBe(
       'removed from the run registry: 1 finished run (mi8d0k2wq3z9xa)',
+    )
+    const schema = { name: 'mi8d0k2wq3z9xa_3', runTag: 'mi8d0k2wq3z9xa', owner: 'mi8d0k2wq3z9xa-3-' }
+    expect(formatSweepReport({ ...empty, schemas: [schema] }, 0).split('\n')[1]).toBe(
+      'dropped 1 schema leakless created for dead processes: mi8d0k2wq3z9xa_3',
     )
   })
 

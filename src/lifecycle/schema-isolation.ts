@@ -1,0 +1,110 @@
+import type { ResolvedConfig } from '../config/load-config.js'
+import { connect } from '../db/connect.js'
+import type { Database } from '../db/database.js'
+import { assertSafeTarget } from '../db/guard.js'
+import { createWorkerSchema, workerSchemaName } from '../db/worker-schema.js'
+import { ConfigError } from '../errors.js'
+import { dropCreatedSchema, recordCreatedSchema } from '../registry/created-resources.js'
+import { allocateProcessNumber } from '../registry/processes.js'
+import type { RunnerKind } from '../run/environment.js'
+import { createRunSync, runTagOf } from '../run/run-context.js'
+import { connectOptionsOf, guardOptionsOf } from './config-options.js'
+
+/** A run context's own schema: created, migrated, and first on `search_path` of `db`. */
+export interface IsolatedSchema {
+  /** Connections whose `search_path` is the schema, then public. */
+  db: Database
+  schema: string
+  /** The process number the run context must take: the schema is named from its prefix. */
+  processNumber: number
+  prefix: string
+  /** Drops the schema and its registry record (the guard ran when it was created). */
+  drop(): Promise<void>
+  /** Closes `db`, then the connection that created the schema (the last to go, should it own an embedded server). */
+  close(): Promise<void>
+}
+
+/** @internal Why isolation 'schema' cannot run with what was given; null when it can. */
+export function schemaIsolationProblem(
+  config: ResolvedConfig,
+  userDb: boolean,
+  api: string,
+  runner?: RunnerKind,
+): ConfigError | null {
+  if (runner === 'playwright') {
+    return new ConfigError(
+      'ISOLATION_UNSUPPORTED',
+      "leakless/playwright: isolation 'schema' puts a schema on search_path of the test process's connections only, and the app server under test would not see it. Set isolation per Vitest project instead (leaklessTest({ config: { isolation: 'schema' } })), and keep 'shared' for Playwright.",
+      { details: { isolation: 'schema', runner } },
+    )
+  }
+  if (userDb) {
+    return new ConfigError(
+      'ISOLATION_UNSUPPORTED',
+      `${api}: isolation 'schema' puts each test file's schema on search_path of the connections leakless opens, and cannot set it on the db you passed (your code would read and write public). Drop the db option and use the db fixture, or set isolation: 'shared' for these tests.`,
+      { details: { isolation: 'schema' } },
+    )
+  }
+  if (config.migrations === undefined) {
+    return new ConfigError(
+      'ISOLATION_UNSUPPORTED',
+      "isolation 'schema' migrates each test file's schema from the migrations folder, and the configuration has none: set migrations: './drizzle' (drizzle-kit's output) in leakless.config.ts.",
+      { details: { isolation: 'schema' } },
+    )
+  }
+  return null
+}
+
+/**
+ * @internal Opens the schema of a run context that is about to be created: a first connection checks
+ * the guard, takes the run's next process number (the schema's name comes from the prefix),
+ * records the schema in the registry, then creates and migrates it; the returned connections have it on
+ * `search_path`.
+ */
+export async function openIsolatedSchema(
+  config: ResolvedConfig,
+  run: { runner?: RunnerKind; worker?: number; shard?: number | null; env?: NodeJS.ProcessEnv },
+): Promise<IsolatedSchema> {
+  const problem = schemaIsolationProblem(config, false, 'leakless')
+  if (problem !== null) throw problem
+  const options = connectOptionsOf(config)
+  const boot = await connect(options)
+  let created: { schema: string; runTag: string } | null = null
+  try {
+    await assertSafeTarget(boot, guardOptionsOf(config))
+    const runTag = runTagOf({ env: run.env ?? process.env })
+    const processNumber = await allocateProcessNumber(boot, runTag)
+    if (processNumber === null) {
+      throw new ConfigError(
+        'ISOLATION_UNSUPPORTED',
+        `isolation 'schema' names schemas from the run registry's process numbers, and run ${runTag} has none left (its tag is older than 30 days, or it used every number). Start a new run: unset LEAKLESS_RUN or give it a new tag.`,
+        { details: { runTag } },
+      )
+    }
+    // The prefix the run context will get (a numbered process field: no claim, no random part).
+    const { prefix } = createRunSync({ ...run, runTag, processNumber })
+    const schema = workerSchemaName(prefix)
+    await recordCreatedSchema(boot, { name: schema, runTag, owner: prefix })
+    created = { schema, runTag }
+    await createWorkerSchema(boot, schema, config.migrations!)
+    const db = await connect({ ...options, searchPath: [schema, 'public'] })
+    return {
+      db,
+      schema,
+      processNumber,
+      prefix,
+      drop: async () => void (await dropCreatedSchema(boot, schema)),
+      close: async () => {
+        await db.close()
+        await boot.close()
+      },
+    }
+  } catch (error) {
+    if (created !== null) {
+      // Else the sweep drops it later: it is recorded, and its lease was never held.
+      await dropCreatedSchema(boot, created.schema).catch(() => {})
+    }
+    await boot.close()
+    throw error
+  }
+}
