@@ -10,7 +10,7 @@ import { literal } from '../db/sql-text.js'
 export const REGISTRY_SCHEMA = 'leakless'
 
 /** Version of the tables below; a later release migrates from older versions, and refuses newer ones. */
-export const REGISTRY_VERSION = 2
+export const REGISTRY_VERSION = 3
 
 /** Where a run's tag column came from. */
 export type TagColumnSource = 'declared' | 'factory' | 'insert' | 'discovered'
@@ -31,14 +31,15 @@ export const registryTable = (
     | 'created_resources',
 ): string => `"${REGISTRY_SCHEMA}"."${table}"`
 
-// Version 2. process_numbers: the last short process number of a run; it outlives the run's other rows
+// Tables added after version 1 (every statement is idempotent, so any older registry takes them all).
+// Version 2: process_numbers and closed_processes; version 3: created_resources. process_numbers: the last short process number of a run; it outlives the run's other rows
 // (a number is never handed out twice) and goes only when the run is past PROCESS_NUMBER_RETENTION_MS.
 // closed_processes: who a closed process was and its tests' names, so a row written after its close is
 // reported with its test; removed with the run at the end of it, or by the sweep once stale.
 // created_resources: what leakless itself created for a run context (kind 'schema': a worker's schema
 // under isolation 'schema'), written before the resource exists and removed once it is dropped, so the
 // sweep drops what a dead process left — and only what is recorded here.
-function v2Tables(): string[] {
+function laterTables(): string[] {
   return [
     `create table if not exists ${registryTable('process_numbers')} (
     run_tag text collate "C" primary key,
@@ -106,14 +107,14 @@ export const CREATE_REGISTRY_SQL = [
     created_at timestamptz not null default now()
   )`,
   `create index if not exists untagged_prefix on ${registryTable('untagged')} (prefix)`,
-  ...v2Tables(),
+  ...laterTables(),
   `insert into ${registryTable('meta')} (key, value) values ('version', '${REGISTRY_VERSION}') on conflict (key) do nothing`,
 ]
 
-/** From version 1: the tables version 2 added, then the version. */
-export const MIGRATE_FROM_V1_SQL = [
-  ...v2Tables(),
-  `update ${registryTable('meta')} set value = '2' where key = 'version' and value = '1'`,
+/** From any older version: the tables added since version 1, then the version. */
+export const MIGRATE_SQL = [
+  ...laterTables(),
+  `update ${registryTable('meta')} set value = '${REGISTRY_VERSION}' where key = 'version' and value::int < ${REGISTRY_VERSION}`,
 ]
 
 /** Drops exactly the tables above and then the schema, without CASCADE: anything else in it stops the drop. */

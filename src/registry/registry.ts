@@ -13,7 +13,7 @@ import {
   registryTable,
   VERSION_SQL,
   EXISTS_SQL,
-  MIGRATE_FROM_V1_SQL,
+  MIGRATE_SQL,
   type TagColumnSource,
 } from './registry-sql.js'
 
@@ -100,10 +100,10 @@ async function create(db: Database): Promise<void> {
     }
     version = await registryVersion(db)
   }
-  if (version === 1) {
+  if (version !== null && version < REGISTRY_VERSION) {
     await db.transaction(async (run) => {
       await run(CREATE_LOCK)
-      for (const statement of MIGRATE_FROM_V1_SQL) await run(statement)
+      for (const statement of MIGRATE_SQL) await run(statement)
     })
     version = await registryVersion(db)
   }

@@ -79,13 +79,13 @@ describe.each(drivers)('process numbers on $name', (driver) => {
   })
 })
 
-describe('registry version 1', () => {
+describe('older registry versions', () => {
   it('is migrated to the current version in place, keeping its runs', async () => {
     const pglite = new PGlite()
     try {
       const db = await connect({ db: drizzle(pglite) })
       await (await createRun({ db })).close()
-      // Back to version 1 (without the tables version 2 added), with a run of that time: long fields only.
+      // Back to version 1 (without the tables added since), with a run of that time: long fields only.
       await db.execute(
         `drop table ${registryTable('process_numbers')}, ${registryTable('closed_processes')}, ${registryTable('created_resources')}`,
       )
@@ -109,6 +109,26 @@ describe('registry version 1', () => {
         `${runTag}-1-`,
         `${runTag}-w0p1x000000-`,
       ])
+      await run.close()
+    } finally {
+      await pglite.close()
+    }
+  })
+
+  it('version 2 (without the created resources) is migrated too', async () => {
+    const pglite = new PGlite()
+    try {
+      const db = await connect({ db: drizzle(pglite) })
+      await (await createRun({ db })).close()
+      await db.execute(`drop table ${registryTable('created_resources')}`)
+      await db.execute(`update ${registryTable('meta')} set value = '2' where key = 'version'`)
+      const again = await connect({ db: drizzle(pglite) })
+      const run = await createRun({ db: again })
+      expect(await registryVersion(again)).toBe(REGISTRY_VERSION)
+      const [created] = await again.execute<{ exists: boolean }>(
+        `select to_regclass('leakless.created_resources') is not null as exists`,
+      )
+      expect(created!.exists).toBe(true)
       await run.close()
     } finally {
       await pglite.close()
