@@ -19,7 +19,7 @@ import {
   untaggedTables,
   type RegisteredRun,
 } from '../registry/registry.js'
-import { pruneRegistry } from '../registry/processes.js'
+import { pruneRegistry, vacuumRegistry } from '../registry/processes.js'
 import { planCleanup, type NullableDependentRule } from './delete-plan.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf } from './execute.js'
@@ -290,8 +290,9 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
       if (held.has(run.runTag) || !runIsOld(run.runTag, cutoff)) continue
       if (await forgetRunIfDone(db, run.runTag, { final: true })) report.forgotten.push(run.runTag)
     }
-    // Process numbers and closed-process records of runs long gone.
+    // Process numbers and closed-process records of runs long gone; then the registry's dead rows.
     await pruneRegistry(db, options.now?.getTime())
+    await vacuumRegistry(db)
   }
   report.durationMs = performance.now() - started
   return report

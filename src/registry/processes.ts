@@ -108,3 +108,21 @@ export async function closeProcess(db: Database, p: ClosedProcess): Promise<void
     [p.prefix, p.runTag, p.shard, p.worker, p.pid, p.clean, JSON.stringify(scopes)],
   )
 }
+
+/**
+ * VACUUM (ANALYZE) of the registry's tables: their rows come and go with every test (journaled keys,
+ * processes), and on a server without autovacuum the dead ones pile up under the statements every
+ * cleanup runs (measured here: 640 000 dead journal rows made each cleanup take seconds). Housekeeping
+ * after a sweep; a refusal (not the owner, say) is ignored.
+ */
+export async function vacuumRegistry(db: Database): Promise<boolean> {
+  const tables = (['untagged', 'processes', 'runs', 'tag_columns', 'closed_processes', 'process_numbers'] as const)
+    .map((t) => registryTable(t))
+    .join(', ')
+  try {
+    await db.execute(`vacuum (analyze) ${tables}`)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -2,7 +2,9 @@ import { hostname } from 'node:os'
 import { ConnectionError } from '../errors.js'
 import { sqlStateOf } from '../driver-error.js'
 import type { Database } from '../db/database.js'
+import { decodeId } from '../ids/decode.js'
 import { likePrefix } from '../ids/sql-prefix.js'
+import { workerSchemaName } from '../db/worker-schema.js'
 import { parseTableKey, tableKey } from '../table-key.js'
 import {
   ADVISORY_NAMESPACE,
@@ -361,10 +363,20 @@ export async function registrySeeds(db: Database, runTag: string, prefix: string
         from ${registryTable('untagged')} where prefix like $2 escape '\\') as tables`,
     [runTag, likePrefix(prefix)],
   )
+  // Tag columns are the run's; those in another process's own schema (isolation 'schema') are not this
+  // prefix's business, and that schema may be dropped while this one is looked at.
+  const own = ownSchemaOf(prefix)
+  const foreign = (schema: string) => own !== null && schema !== own && schema.startsWith(`${runTag}_`)
   const tagColumns: Record<string, string[]> = {}
   for (const [schema, table, column] of JSON.parse(seeds!.columns) as Array<[string, string, string]>) {
-    ;(tagColumns[tableKey(schema, table)] ??= []).push(column)
+    if (!foreign(schema)) (tagColumns[tableKey(schema, table)] ??= []).push(column)
   }
   const tables = JSON.parse(seeds!.tables) as Array<[string, string]>
   return { exists: true, tagColumns, untaggedTables: tables.map(([schema, table]) => tableKey(schema, table)) }
+}
+
+/** The schema isolation 'schema' gives the process of a process or scope prefix; null for a run prefix. */
+function ownSchemaOf(prefix: string): string | null {
+  const decoded = decodeId(`${prefix}10`) ?? decodeId(`${prefix}0-10`)
+  return decoded === null ? null : workerSchemaName(decoded.processPrefix)
 }

@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, createRun, decodeId, sweep, type Database } from '../../src/index.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { REGISTRY_VERSION, registryTable } from '../../src/registry/registry-sql.js'
-import { allocateProcessNumber, PROCESS_NUMBER_RETENTION_MS, pruneRegistry } from '../../src/registry/processes.js'
+import {
+  allocateProcessNumber,
+  PROCESS_NUMBER_RETENTION_MS,
+  pruneRegistry,
+  vacuumRegistry,
+} from '../../src/registry/processes.js'
 import { readRuns, registryVersion } from '../../src/registry/registry.js'
 import { drivers } from './drivers.js'
 
@@ -39,6 +44,16 @@ describe.each(drivers)('process numbers on $name', (driver) => {
     const later = await createRun({ db, runTag })
     expect(later.processNumber).toBe(9)
     await later.close()
+  })
+
+  it("the sweep vacuums the registry's tables (a server without autovacuum would let dead journal rows pile up)", async () => {
+    await createRun({ db }).then((run) => run.close())
+    expect(await vacuumRegistry(db)).toBe(true)
+    if (driver.name === 'pglite') return // no statistics views to read it back from
+    const [row] = await db.execute<{ vacuumed: boolean }>(
+      `select last_vacuum is not null and last_analyze is not null as vacuumed from pg_stat_user_tables where schemaname = 'leakless' and relname = 'untagged'`,
+    )
+    expect(row?.vacuumed).toBe(true)
   })
 
   it('a run tag older than the numbers are kept gets long process fields', async () => {
