@@ -14,7 +14,7 @@ import {
   pruneRegistry,
   vacuumRegistry,
 } from '../../src/registry/processes.js'
-import { readRuns, registryVersion } from '../../src/registry/registry.js'
+import { readRuns, recordTagColumns, registrySeeds, registryVersion } from '../../src/registry/registry.js'
 import { drivers } from './drivers.js'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -54,6 +54,20 @@ describe.each(drivers)('process numbers on $name', (driver) => {
       `select last_vacuum is not null and last_analyze is not null as vacuumed from pg_stat_user_tables where schemaname = 'leakless' and relname = 'untagged'`,
     )
     expect(row?.vacuumed).toBe(true)
+  })
+
+  it("a process's registry seeds leave out the tag columns of other processes' own schemas (isolation 'schema')", async () => {
+    const runTag = createRunTag()
+    await recordTagColumns(db, runTag, [
+      { table: `${runTag}_1.users`, column: 'email', source: 'factory' },
+      { table: `${runTag}_2.users`, column: 'email', source: 'factory' },
+      { table: 'public.users', column: 'email', source: 'factory' },
+    ])
+    const own = await registrySeeds(db, runTag, `${runTag}-1-3-`)
+    expect(Object.keys(own.tagColumns).sort()).toEqual([`${runTag}_1.users`, 'public.users'])
+    const whole = await registrySeeds(db, runTag, `${runTag}-`)
+    expect(Object.keys(whole.tagColumns)).toHaveLength(3)
+    await db.execute(`delete from ${registryTable('tag_columns')} where run_tag = $1`, [runTag])
   })
 
   it('a run tag older than the numbers are kept gets long process fields', async () => {
