@@ -130,6 +130,40 @@ describe("isolation 'schema' on postgres", () => {
     }
   })
 
+  it("drops a recorded schema only when it is its owner's and nothing outside depends on it", async () => {
+    const runTag = createRunTag()
+    const owner = `${runTag}-7-`
+    const name = `${runTag}_7`
+    const view = `v_${runTag}`
+    await recordCreatedSchema(db, { name, runTag, owner })
+    await db.execute(`create schema "${name}"`)
+    await db.execute(`create table "${name}".t (id int primary key)`)
+    await db.execute(`create view public."${view}" as select id from "${name}".t`)
+    // CASCADE would take the view in public along: refused, and nothing changes.
+    await expect(dropCreatedSchema(db, name)).rejects.toMatchObject({
+      name: 'CleanupError',
+      code: 'CLEANUP_FAILED',
+      message: expect.stringContaining(`view ${view}`),
+    })
+    expect([await schemaExists(name), await recorded(name)]).toEqual([true, true])
+    await db.execute(`drop view public."${view}"`)
+    expect(await dropCreatedSchema(db, name)).toBe(true)
+    expect([await schemaExists(name), await recorded(name)]).toEqual([false, false])
+
+    // A record that names a schema which is not its owner's (written by hand, or tampered with).
+    const innocent = `innocent_${runTag}`
+    await db.execute(`create schema "${innocent}"`)
+    await db.execute(`create table "${innocent}".keep (id int)`)
+    await recordCreatedSchema(db, { name: innocent, runTag, owner })
+    await expect(dropCreatedSchema(db, innocent)).rejects.toMatchObject({
+      code: 'CLEANUP_FAILED',
+      message: expect.stringContaining(`Refusing to drop schema "${innocent}"`),
+    })
+    expect(await schemaExists(innocent)).toBe(true)
+    await db.execute(`delete from leakless.created_resources where name = $1`, [innocent])
+    await db.execute(`drop schema "${innocent}" cascade`)
+  })
+
   it("refuses the user's own db, and a configuration without migrations", async () => {
     const own = await connect()
     try {
