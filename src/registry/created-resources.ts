@@ -1,4 +1,4 @@
-import type { Database } from '../db/database.js'
+import type { Database, RawExecute } from '../db/database.js'
 import { q } from '../db/sql-text.js'
 import { workerSchemaName } from '../db/worker-schema.js'
 import { CleanupError } from '../errors.js'
@@ -45,11 +45,10 @@ const OUTSIDE_DEPENDENTS = `select distinct pg_describe_object(d.classid, d.obji
 
 /**
  * Drops a schema the registry records as created by leakless, and its record, in one transaction; a
- * schema without a record is left alone. Returns whether there was one. CASCADE here, and only here: the
- * schema is leakless's own, made for one run context (DESIGN.md's no-CASCADE rule is about rows in the
- * user's tables) — and only when the record names its owner's schema (never a name written by anyone
- * else, `public` say) and nothing outside the schema depends on it (a view or a foreign key in another
- * schema would go with it). Callers run the safety guard first.
+ * schema without a record is left alone. Returns whether there was one. Only when the record names its
+ * owner's schema (never a name written by anyone else, `public` say) and nothing outside the schema
+ * depends on it; its objects are dropped by kind and the schema with RESTRICT, never CASCADE, so anything
+ * unexpected in it stops the drop. Callers run the safety guard first.
  */
 export async function dropCreatedSchema(db: Database, name: string): Promise<boolean> {
   return db.transaction(async (run) => {
@@ -73,9 +72,49 @@ export async function dropCreatedSchema(db: Database, name: string): Promise<boo
         { details: { schema: name, dependents: outside.map((o) => o.object) } },
       )
     }
-    await run(`drop schema if exists ${q(name)} cascade`)
+    for (const statement of await dropStatements(run, name)) await run(statement)
+    await run(`drop schema if exists ${q(name)} restrict`)
     return true
   })
+}
+
+// What migrations put in a schema, by kind: each kind in one statement (objects that depend on each other
+// go together), views before the tables they read, routines and sequences before the types they use.
+// No CASCADE: anything else in the schema stops the drop (RESTRICT) and rolls it back.
+const OBJECTS = `select kind, string_agg(format('%I.%I', $1::text, name), ', ' order by name) as names from (
+    select case c.relkind when 'v' then 1 when 'm' then 2 when 'f' then 3 when 'S' then 5 else 4 end as kind, c.relname as name
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1 and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+        and not (c.relkind = 'S' and exists (select from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i')))
+        and not (c.relkind = 'r' and c.relispartition)
+    union all
+    select 7, t.typname from pg_type t join pg_namespace n on n.oid = t.typnamespace
+      where n.nspname = $1 and t.typtype in ('e', 'd', 'r', 'c') and (t.typrelid = 0 or (select relkind from pg_class where oid = t.typrelid) = 'c')
+  ) as o group by kind order by kind`
+
+const DROP_KIND: Record<number, string> = {
+  1: 'drop view',
+  2: 'drop materialized view',
+  3: 'drop foreign table',
+  4: 'drop table',
+  5: 'drop sequence',
+  7: 'drop type',
+}
+
+async function dropStatements(run: RawExecute, name: string): Promise<string[]> {
+  const rows = await run<{ kind: number; names: string }>(OBJECTS, [name])
+  const routines = await run<{ signature: string }>(
+    `select p.oid::regprocedure::text as signature from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1`,
+    [name],
+  )
+  const statements = rows.map((r) => `${DROP_KIND[Number(r.kind)]} ${r.names}`)
+  // Routines after the tables that may call them in defaults, before the types in their signatures.
+  if (routines.length > 0) {
+    const at = statements.findIndex((s) => s.startsWith('drop type'))
+    const drop = `drop routine ${routines.map((r) => r.signature).join(', ')}`
+    statements.splice(at === -1 ? statements.length : at, 0, drop)
+  }
+  return statements
 }
 
 function isOwnSchema(name: string, owner: string): boolean {
