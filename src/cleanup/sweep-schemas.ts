@@ -1,9 +1,10 @@
 import type { Database } from '../db/database.js'
 import { decodeId } from '../ids/decode.js'
-import { dropCreatedSchema, readCreatedSchemas } from '../registry/created-resources.js'
+import { dropCreatedDatabase, readCreatedDatabases } from '../registry/created-databases.js'
+import { dropCreatedSchema, readCreatedSchemas, type CreatedSchema } from '../registry/created-resources.js'
 import { isLeaseHeld } from './lease.js'
 
-/** A schema leakless created for a run context that is gone, dropped by the sweep (or, in a dry run, would be). */
+/** A schema or database leakless created for a run context that is gone, dropped by the sweep (or, in a dry run, would be). */
 export interface SweptSchema {
   name: string
   runTag: string
@@ -11,23 +12,42 @@ export interface SweptSchema {
   owner: string
 }
 
+interface SweepCreatedOptions {
+  cutoff: number
+  dryRun: boolean
+  wanted: (runTag: string) => boolean
+  shard?: number | null
+}
+
 /**
- * Drops the schemas the registry says leakless created (isolation 'schema') whose owner's lease is free
- * and whose run started before `cutoff`. A schema the registry does not record is never looked at.
- * Callers run the safety guard first.
+ * Drops the schemas (isolation 'schema') and databases (isolation 'database', and templates whose build
+ * died) the registry says leakless created, whose owner's lease is free and whose run started before
+ * `cutoff`. Nothing the registry does not record is ever looked at. Callers run the safety guard first.
  */
-export async function sweepCreatedSchemas(
+export async function sweepCreatedResources(
   db: Database,
-  options: { cutoff: number; dryRun: boolean; wanted: (runTag: string) => boolean; shard?: number | null },
+  options: SweepCreatedOptions,
+): Promise<{ schemas: SweptSchema[]; databases: SweptSchema[] }> {
+  return {
+    schemas: await sweepEach(db, await readCreatedSchemas(db), options, (name) => dropCreatedSchema(db, name)),
+    databases: await sweepEach(db, await readCreatedDatabases(db), options, (name) => dropCreatedDatabase(db, name)),
+  }
+}
+
+async function sweepEach(
+  db: Database,
+  created: readonly CreatedSchema[],
+  options: SweepCreatedOptions,
+  drop: (name: string) => Promise<boolean>,
 ): Promise<SweptSchema[]> {
   const swept: SweptSchema[] = []
-  for (const s of await readCreatedSchemas(db)) {
+  for (const s of created) {
     const owner = decodeId(`${s.owner}0-10`)
     if (owner === null || owner.processPrefix !== s.owner || !options.wanted(s.runTag)) continue
     if (options.shard !== undefined && owner.shard !== options.shard) continue
     if (owner.time.getTime() > options.cutoff || (await isLeaseHeld(db, s.owner))) continue
     // A close or another sweep may have dropped it meanwhile: then it is not reported.
-    if (!options.dryRun && !(await dropCreatedSchema(db, s.name))) continue
+    if (!options.dryRun && !(await drop(s.name))) continue
     swept.push({ name: s.name, runTag: s.runTag, owner: s.owner })
   }
   return swept

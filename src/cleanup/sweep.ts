@@ -24,7 +24,7 @@ import { planCleanup, type NullableDependentRule } from './delete-plan.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf } from './execute.js'
 import { isLeaseHeld } from './lease.js'
-import { sweepCreatedSchemas, type SweptSchema } from './sweep-schemas.js'
+import { sweepCreatedResources, type SweptSchema } from './sweep-schemas.js'
 import { columnsByTableKey, rulesByTableKey, schemaOfKey } from '../table-key.js'
 
 export interface SweepOptions {
@@ -81,6 +81,8 @@ export interface SweepReport {
   swept: SweptProcess[]
   /** Schemas leakless created for run contexts now dead (isolation 'schema'), dropped (or, in a dry run, would be). */
   schemas: SweptSchema[]
+  /** Databases leakless created for run contexts now dead (isolation 'database'), dropped (or would be). */
+  databases: SweptSchema[]
   skipped: Array<{ prefix: string; reason: 'lease held' | 'too young' }>
   /** Runs whose registry rows were removed, nothing of them being left. */
   forgotten: string[]
@@ -189,7 +191,7 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
   if (!dryRun) await assertSafeTarget(db, options.guard)
   // After the guard: only schemas the registry records, of dead owners (sweep-schemas.ts); first, so
   // that the tables introspected below are those that remain.
-  const schemas = await sweepCreatedSchemas(db, {
+  const { schemas, databases } = await sweepCreatedResources(db, {
     cutoff,
     dryRun,
     wanted,
@@ -232,7 +234,7 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
       prefixes.add(prefix)
   }
 
-  const report: SweepReport = { swept: [], schemas, skipped: [], forgotten: [], dryRun, durationMs: 0 }
+  const report: SweepReport = { swept: [], schemas, databases, skipped: [], forgotten: [], dryRun, durationMs: 0 }
   const held = new Set<string>()
   for (const prefix of [...prefixes].sort(byText)) {
     const decoded = decodeProcessPrefix(prefix)

@@ -2,6 +2,7 @@ import { isLeaseHeld } from '../cleanup/lease.js'
 import { assertSafeTarget } from '../db/guard.js'
 import { guardOptionsOf } from '../lifecycle/config-options.js'
 import { dropRegistry, readRuns, registryVersion, REGISTRY_SCHEMA, type RegisteredRun } from '../registry/registry.js'
+import { dropTemplates, readCreatedDatabases } from '../registry/created-databases.js'
 import { readCreatedSchemas } from '../registry/created-resources.js'
 import { openConfigured } from './config.js'
 import { CliExit, EXIT } from './exit.js'
@@ -39,12 +40,19 @@ export async function registryCommand(flags: RegistryFlags, io: CliIo): Promise<
       }
       // Its records are the only thing that lets a sweep drop these schemas; without them they stay forever.
       const schemas = (await readCreatedSchemas(db)).map((s) => s.name)
-      if (schemas.length > 0) {
+      const databases = (await readCreatedDatabases(db)).map((s) => s.name)
+      for (const [names, what] of [
+        [schemas, "schema(s) leakless created for isolation 'schema'"],
+        [databases, "database(s) leakless created for isolation 'database'"],
+      ] as const) {
+        if (names.length === 0) continue
         throw new CliExit(
           EXIT.error,
-          `Refusing to drop the run registry: it records ${schemas.length} schema(s) leakless created for isolation 'schema' (${schemas.slice(0, 3).join(', ')}${schemas.length > 3 ? ', …' : ''}), and nothing would drop them without it. Run \`leakless sweep\` once their runs have ended (\`--older-than 0\` for any age), then drop it.`,
+          `Refusing to drop the run registry: it records ${names.length} ${what} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}), and nothing would drop them without it. Run \`leakless sweep\` once their runs have ended (\`--older-than 0\` for any age), then drop it.`,
         )
       }
+      // Templates are rebuilt from the migrations when needed; unrecorded, their names would stay taken.
+      await dropTemplates(db, 'all')
       await dropRegistry(db)
       io.out(`leakless registry: dropped schema "${REGISTRY_SCHEMA}" (version ${version})`)
       return EXIT.ok

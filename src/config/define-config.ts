@@ -33,11 +33,12 @@ export interface LeaklessConfig {
     false | { /** Only runs at least this old: `30s`, `15m`, `1h`, `2d` or `0`. @default '1h' */ olderThan?: string }
   /**
    * How a test's rows are kept apart from other tests' (docs/isolation.md): `'shared'` (prefixes on one
-   * database), `'transaction'` (each Vitest test rolled back) or `'schema'` (a schema per run context,
-   * migrated from `migrations`, first on `search_path`). Per Vitest project:
-   * `leaklessTest({ config: { isolation } })`. @default 'shared'
+   * database), `'transaction'` (each Vitest test rolled back), `'schema'` (a schema per run context,
+   * migrated from `migrations`, first on `search_path`) or `'database'` (a database per run context,
+   * cloned from a template migrated once). Per Vitest project: `leaklessTest({ config: { isolation } })`;
+   * per Playwright project: `use: { isolation }`. @default 'shared'
    */
-  isolation?: 'shared' | 'transaction' | 'schema'
+  isolation?: 'shared' | 'transaction' | 'schema' | 'database'
   /** Named allowances for the safety guard (see docs/cleanup.md, "The safety guard"). @default none */
   allow?: { production?: boolean; remote?: boolean; databases?: string[] }
 }

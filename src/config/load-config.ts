@@ -117,7 +117,9 @@ const KEYS: Record<keyof LeaklessConfig, (value: unknown) => string | null> = {
       ? null
       : "false or { olderThan: '1h' } (30s, 15m, 1h, 2d or 0)",
   isolation: (v) =>
-    v === 'shared' || v === 'transaction' || v === 'schema' ? null : "'shared', 'transaction' or 'schema'",
+    v === 'shared' || v === 'transaction' || v === 'schema' || v === 'database'
+      ? null
+      : "'shared', 'transaction', 'schema' or 'database'",
   allow: (v) =>
     isRecord(v) &&
     Object.keys(v).every((k) => k === 'production' || k === 'remote' || k === 'databases') &&

@@ -18,7 +18,7 @@ import {
   type PgliteClientLike,
 } from './database.js'
 import { isNodePostgres, targetOfPg, type PgPoolLike } from './node-postgres.js'
-import { parsePostgresUrl, type PostgresUrl } from './postgres-url.js'
+import { parsePostgresUrl, withDatabaseName, type PostgresUrl } from './postgres-url.js'
 import { q } from './sql-text.js'
 import { startEmbedded, type EmbeddedOptions, type EmbeddedServer } from './embedded.js'
 
@@ -55,6 +55,11 @@ export interface ConnectOptions {
    * 'schema' puts the worker's schema first). @default the server's
    */
   searchPath?: readonly string[]
+  /**
+   * Another database on the server the URL (or the embedded PostgreSQL) points to: isolation 'database'
+   * connects to a worker's own database this way. @default the URL's
+   */
+  database?: string
   /** Environment to read `DATABASE_URL`, `LEAKLESS_DATABASE_URL` and `LEAKLESS_PG_DIR` from. @default process.env */
   env?: NodeJS.ProcessEnv
 }
@@ -105,6 +110,7 @@ async function connectUrl(
   timeoutMs: number,
   server?: EmbeddedServer,
 ): Promise<Database> {
+  if (options.database !== undefined) url = withDatabaseName(url, options.database)
   const parsed = parsePostgresUrl(url)
   const target = describeUrl(url)
   if (parsed === null || target === null) {

@@ -43,3 +43,8 @@ export function parsePostgresUrl(url: string): PostgresUrl | null {
     driverUrl: parsed.toString(),
   }
 }
+
+/** `url` pointing at database `name` on the same server, user and parameters (libpq's socket forms too). */
+export function withDatabaseName(url: string, name: string): string {
+  return url.replace(/^([a-z]+:\/\/[^/?#]*)(?:\/[^?#]*)?/i, (_, head: string) => `${head}/${encodeURIComponent(name)}`)
+}

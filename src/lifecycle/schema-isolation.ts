@@ -1,6 +1,5 @@
 import type { ResolvedConfig } from '../config/load-config.js'
 import { connect } from '../db/connect.js'
-import type { Database } from '../db/database.js'
 import { assertSafeTarget } from '../db/guard.js'
 import { createWorkerSchema, workerSchemaName } from '../db/worker-schema.js'
 import { ConfigError } from '../errors.js'
@@ -9,20 +8,7 @@ import { allocateProcessNumber } from '../registry/processes.js'
 import type { RunnerKind } from '../run/environment.js'
 import { createRunSync, runTagOf } from '../run/run-context.js'
 import { connectOptionsOf, guardOptionsOf } from './config-options.js'
-
-/** A run context's own schema: created, migrated, and first on `search_path` of `db`. */
-export interface IsolatedSchema {
-  /** Connections whose `search_path` is the schema, then public. */
-  db: Database
-  schema: string
-  /** The process number the run context must take: the schema is named from its prefix. */
-  processNumber: number
-  prefix: string
-  /** Drops the schema and its registry record (the guard ran when it was created). */
-  drop(): Promise<void>
-  /** Closes `db`, then the connection that created the schema (the last to go, should it own an embedded server). */
-  close(): Promise<void>
-}
+import type { IsolatedStore } from './isolated-store.js'
 
 /** @internal Why isolation 'schema' cannot run with what was given; null when it can. */
 export function schemaIsolationProblem(
@@ -64,7 +50,7 @@ export function schemaIsolationProblem(
 export async function openIsolatedSchema(
   config: ResolvedConfig,
   run: { runner?: RunnerKind; worker?: number; shard?: number | null; env?: NodeJS.ProcessEnv },
-): Promise<IsolatedSchema> {
+): Promise<IsolatedStore> {
   const problem = schemaIsolationProblem(config, false, 'leakless')
   if (problem !== null) throw problem
   const options = connectOptionsOf(config)
@@ -90,13 +76,18 @@ export async function openIsolatedSchema(
     const db = await connect({ ...options, searchPath: [schema, 'public'] })
     return {
       db,
-      schema,
+      mode: 'schema',
+      name: schema,
       processNumber,
       prefix,
-      drop: async () => void (await dropCreatedSchema(boot, schema)),
-      close: async () => {
-        await db.close()
-        await boot.close()
+      async dispose() {
+        try {
+          // After the run context's lease is gone: a process that dies first leaves a recorded schema the sweep drops.
+          await dropCreatedSchema(boot, schema)
+        } finally {
+          await db.close()
+          await boot.close() // the last to go, should it own an embedded server
+        }
       },
     }
   } catch (error) {

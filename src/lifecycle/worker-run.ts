@@ -1,4 +1,4 @@
-import { createRun } from '../cleanup/create-run.js'
+import { createRun, type RunCleanupOptions } from '../cleanup/create-run.js'
 import type { ResolvedConfig } from '../config/load-config.js'
 import { connect } from '../db/connect.js'
 import { databaseOf } from '../db/database-input.js'
@@ -9,6 +9,8 @@ import type { RunContext } from '../run/run-context.js'
 import { cleanupOptionsOf, connectOptionsOf } from './config-options.js'
 import { resolveDatabaseOption, type DatabaseOption } from './database-option.js'
 import { formatCloseReport } from './report.js'
+import { databaseIsolationProblem, openIsolatedDatabase } from './database-isolation.js'
+import type { IsolatedStore } from './isolated-store.js'
 import { openIsolatedSchema, schemaIsolationProblem } from './schema-isolation.js'
 
 export interface WorkerRunOptions {
@@ -33,6 +35,8 @@ export interface WorkerRunOptions {
 export interface WorkerRun {
   readonly run: RunContext
   readonly db: Database
+  /** The run context's own schema or database (isolation 'schema' / 'database'); null when shared. */
+  readonly isolation: { mode: 'schema' | 'database'; name: string } | null
   /** Worker cleanup and audit (see `run.close()`), then closes the connection leakless opened (never the user's); `message` explains leaks. */
   close(options?: { color?: boolean }): Promise<WorkerCloseResult>
 }
@@ -49,28 +53,21 @@ export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRu
   const { config } = options
   const api = options.api ?? 'leaklessTest()'
   const own = options.db === undefined
-  if (config.isolation === 'schema') {
-    const problem = schemaIsolationProblem(config, !own, api, options.runner)
-    if (problem !== null) throw problem
-  }
-  const isolated =
-    config.isolation === 'schema'
-      ? await openIsolatedSchema(config, { runner: options.runner, worker: options.worker, shard: options.shard })
-      : null
+  const isolated = await openIsolatedStore(config, options, api, own)
   const db =
     isolated?.db ??
     (own
       ? await connect(connectOptionsOf(config))
       : await databaseOf(await resolveDatabaseOption(options.db, api), api))
   // The user's pool stays open: run.close() releases what the run holds (its lease), closing is theirs.
-  const closeDb = () => (isolated ? isolated.close() : own ? db.close() : Promise.resolve())
+  const closeDb = () => (isolated ? isolated.dispose() : own ? db.close() : Promise.resolve())
   const cleanup = cleanupOptionsOf(config)
   try {
     const run = await createRun({
       db,
-      // Isolation 'schema': cleanup and the audit look at the context's schema.
-      cleanup: isolated ? { ...cleanup, schemas: [isolated.schema] } : cleanup,
-      ...(isolated ? { processNumber: isolated.processNumber, searchSchema: isolated.schema } : {}),
+      cleanup: isolatedCleanup(cleanup, isolated),
+      ...(isolated ? { processNumber: isolated.processNumber } : {}),
+      ...(isolated?.mode === 'schema' ? { searchSchema: isolated.name } : {}),
       ...(options.factories ? { factories: options.factories } : {}),
       ...(config.emailDomain ? { emailDomain: config.emailDomain } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
@@ -79,25 +76,55 @@ export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRu
     })
     if (isolated && run.prefix !== isolated.prefix) {
       await run.close()
-      throw new Error(`leakless: the run context's prefix ${run.prefix} is not its schema's (${isolated.prefix})`)
+      throw new Error(`leakless: the run context's prefix ${run.prefix} is not its ${isolated.mode}'s (${isolated.prefix})`)
     }
     return {
       run,
       db,
+      isolation: isolated === null ? null : { mode: isolated.mode, name: isolated.name },
       async close({ color = false } = {}) {
         try {
           const report = await run.close()
-          // After the lease is gone: a process that dies in between leaves a recorded schema the sweep drops.
-          await isolated?.drop()
           return { report, clean: report.clean, message: report.clean ? '' : formatCloseReport(report, { color }) }
         } finally {
+          // Drops the schema or database after the run's lease is gone, then closes the connections.
           await closeDb()
         }
       },
     }
   } catch (error) {
-    await isolated?.drop().catch(() => {}) // recorded: the sweep drops it otherwise
-    await closeDb()
+    await closeDb().catch(() => {}) // a schema or database left is recorded: the sweep drops it
     throw error
   }
+}
+
+async function openIsolatedStore(
+  config: ResolvedConfig,
+  options: WorkerRunOptions,
+  api: string,
+  own: boolean,
+): Promise<IsolatedStore | null> {
+  const run = { runner: options.runner, worker: options.worker, shard: options.shard }
+  if (config.isolation === 'schema') {
+    const problem = schemaIsolationProblem(config, !own, api, options.runner)
+    if (problem !== null) throw problem
+    return openIsolatedSchema(config, run)
+  }
+  if (config.isolation === 'database') {
+    const problem = databaseIsolationProblem(config, !own, api)
+    if (problem !== null) throw problem
+    return openIsolatedDatabase(config, run)
+  }
+  return null
+}
+
+// Cleanup and the audit look at the context's schema; in its own database, the guard accepts its name
+// (created by leakless from a database the guard accepted, and named after it).
+function isolatedCleanup(cleanup: RunCleanupOptions, isolated: IsolatedStore | null): RunCleanupOptions {
+  if (isolated === null) return cleanup
+  if (isolated.mode === 'schema') return { ...cleanup, schemas: [isolated.name] }
+  const allow = cleanup.guard?.allowDatabases ?? []
+  // No notice for it: the configured database's was printed, and this one is gone when the worker ends.
+  const guard = { ...cleanup.guard, allowDatabases: [...allow, isolated.name], log: () => {} }
+  return { ...cleanup, guard }
 }

@@ -3,9 +3,9 @@
  * search_path, dropped at close — and, when the process is killed, by a later sweep, which never drops a
  * live context's schema nor one the registry does not record.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { factories } from '../../factories/index.js'
@@ -14,31 +14,12 @@ import { connect, type Database } from '../../src/db/index.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { openWorkerRun, type WorkerRun } from '../../src/lifecycle/index.js'
 import { dropCreatedSchema, readCreatedSchemas, recordCreatedSchema } from '../../src/registry/created-resources.js'
+import { spawnIsolatedChild } from '../support/isolated-child.js'
 import { databaseUrl, migrationsFolder } from './drivers.js'
 
 const root = resolve(import.meta.dirname, '../..')
-const childScript = join(root, 'test/integration/fixtures/schema-child.ts')
 const config = { file: null, isolation: 'schema' as const, migrations: migrationsFolder }
-
-/** A child whose run context (isolation 'schema', run `runTag`) holds its lease; resolves its prefix. */
-function spawnChild(runTag: string): { child: ChildProcess; ready: Promise<string> } {
-  const env = { ...process.env, LEAKLESS_RUN: runTag, MIGRATIONS: migrationsFolder }
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript], { cwd: root, env, stdio: 'pipe' })
-  let stdout = ''
-  let stderr = ''
-  child.stderr!.on('data', (chunk) => (stderr += chunk))
-  const ready = new Promise<string>((done, fail) => {
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk
-      const m = /^READY (\S+)$/m.exec(stdout)
-      if (m) done(m[1]!)
-    })
-    child.once('exit', (code, signal) =>
-      fail(new Error(`schema child exited (${code ?? signal}) before READY: ${stderr}`)),
-    )
-  })
-  return { child, ready }
-}
+const spawnChild = (runTag: string) => spawnIsolatedChild(runTag, 'schema', migrationsFolder)
 
 describe("isolation 'schema' on postgres", () => {
   let db: Database

@@ -98,6 +98,7 @@ describe('sweep summary', () => {
       },
     ],
     schemas: [],
+    databases: [],
     skipped: [
       { prefix: 'a', reason: 'lease held' },
       { prefix: 'b', reason: 'too young' },
@@ -118,7 +119,7 @@ describe('sweep summary', () => {
   })
 
   it('says when there is nothing to sweep', () => {
-    const empty = { swept: [], schemas: [], skipped: [], forgotten: [], dryRun: false, durationMs: 1 }
+    const empty = { swept: [], schemas: [], databases: [], skipped: [], forgotten: [], dryRun: false, durationMs: 1 }
     expect(formatSweepReport(empty, 0)).toBe('leakless sweep: nothing to sweep (no dead run of any age)')
     expect(
       formatSweepReport({ ...empty, swept: [{ ...report.swept[0]!, deleted: { 'public.users': 1 } }] }, 0),
@@ -129,6 +130,10 @@ describe('sweep summary', () => {
     const schema = { name: 'mi8d0k2wq3z9xa_3', runTag: 'mi8d0k2wq3z9xa', owner: 'mi8d0k2wq3z9xa-3-' }
     expect(formatSweepReport({ ...empty, schemas: [schema] }, 0).split('\n')[1]).toBe(
       'dropped 1 schema leakless created for dead processes: mi8d0k2wq3z9xa_3',
+    )
+    const database = { ...schema, name: 'test_mi8d0k2wq3z9xa_3' }
+    expect(formatSweepReport({ ...empty, databases: [database], dryRun: true }, 0).split('\n')[1]).toBe(
+      'would drop 1 database leakless created for dead processes: test_mi8d0k2wq3z9xa_3',
     )
   })
 

@@ -1,0 +1,132 @@
+import type { Database } from '../db/database.js'
+import { q } from '../db/sql-text.js'
+import { isOwnDatabaseName, isTemplateName, templateNamePrefix } from '../db/worker-database.js'
+import { sqlStateOf } from '../driver-error.js'
+import { CleanupError } from '../errors.js'
+import { ensureRegistry, registryVersion, REGISTRY_VERSION } from './registry.js'
+import { registryTable } from './registry-sql.js'
+
+/**
+ * Databases leakless created, as the registry keeps them (table created_resources): kind 'database' for
+ * a run context's own database (isolation 'database') or a template being built, owned by the process
+ * prefix whose lease says whether it is alive; kind 'template' for a migrated template, owned by its
+ * migrations hash. A database without a record is never dropped.
+ */
+export interface CreatedDatabase {
+  name: string
+  runTag: string
+  owner: string
+  createdAt: Date
+}
+
+/** Records a database before it is created, so that a process dying right after creating it leaves a record. */
+export async function recordCreatedDatabase(
+  db: Database,
+  d: { name: string; runTag: string; owner: string },
+): Promise<void> {
+  await ensureRegistry(db)
+  await db.execute(
+    `insert into ${registryTable('created_resources')} (kind, name, run_tag, owner) values ('database', $1, $2, $3)`,
+    [d.name, d.runTag, d.owner],
+  )
+}
+
+/**
+ * Drops a database the registry records as a run context's (kind 'database'), then its record; returns
+ * whether there was one. Only the name its owner's prefix gives, never the database of this connection,
+ * and without FORCE: a database someone is connected to is refused by PostgreSQL and kept (with its
+ * record) for a later sweep. Callers run the safety guard first.
+ */
+export async function dropCreatedDatabase(db: Database, name: string): Promise<boolean> {
+  const [recorded] = await db.execute<{ owner: string; current: string }>(
+    `select owner, current_database() as current from ${registryTable('created_resources')} where kind = 'database' and name = $1`,
+    [name],
+  )
+  if (recorded === undefined) return false
+  if (!isOwnDatabaseName(name, recorded.owner) || name === recorded.current) {
+    throw new CleanupError(
+      'CLEANUP_FAILED',
+      `Refusing to drop database "${name}": the registry records it for ${JSON.stringify(recorded.owner)}, whose database would be named differently${name === recorded.current ? ' (and it is the database of this connection)' : ''}. leakless drops only the databases it names itself; remove the record from ${registryTable('created_resources')} by hand.`,
+      { details: { database: name, owner: recorded.owner } },
+    )
+  }
+  await dropDatabase(db, name)
+  await db.execute(`delete from ${registryTable('created_resources')} where kind = 'database' and name = $1`, [name])
+  return true
+}
+
+/**
+ * Renames a migrated build to the template's name and turns its record into the template's, in one
+ * transaction: a template's name only ever points at a complete database.
+ */
+export async function publishTemplate(db: Database, build: string, template: string, hash: string): Promise<void> {
+  await db.transaction(async (run) => {
+    await run(`alter database ${q(build)} rename to ${q(template)}`)
+    await run(
+      `update ${registryTable('created_resources')} set kind = 'template', name = $2, owner = $3 where kind = 'database' and name = $1`,
+      [build, template, hash],
+    )
+  })
+}
+
+/** True when `name` is a template the registry records (a complete one: see {@link publishTemplate}). */
+export async function isRecordedTemplate(db: Database, name: string): Promise<boolean> {
+  if ((await registryVersion(db)) !== REGISTRY_VERSION) return false
+  const rows = await db.execute(
+    `select 1 from ${registryTable('created_resources')} r join pg_database d on d.datname = r.name where r.kind = 'template' and r.name = $1`,
+    [name],
+  )
+  return rows.length > 0
+}
+
+/**
+ * Drops recorded templates: those of `base` made for another migrations hash than `keep` (the migrations
+ * changed), or every one when neither is given. One that is in use (being cloned) stays for the next
+ * time. Returns the names dropped.
+ */
+export async function dropTemplates(db: Database, which: { base: string; keep: string } | 'all'): Promise<string[]> {
+  if ((await registryVersion(db)) !== REGISTRY_VERSION) return []
+  const stale = await db.execute<{ name: string; owner: string }>(
+    which === 'all'
+      ? `select name, owner from ${registryTable('created_resources')} where kind = 'template'`
+      : `select name, owner from ${registryTable('created_resources')} where kind = 'template' and starts_with(name, $1) and owner <> $2`,
+    which === 'all' ? [] : [templateNamePrefix(which.base), which.keep],
+  )
+  const dropped: string[] = []
+  for (const t of stale) {
+    if (!isTemplateName(t.name, t.owner)) continue
+    try {
+      await dropDatabase(db, t.name)
+    } catch {
+      continue
+    }
+    await db.execute(`delete from ${registryTable('created_resources')} where kind = 'template' and name = $1`, [t.name])
+    dropped.push(t.name)
+  }
+  return dropped
+}
+
+/** Every run context's database the registry records (of one run, when asked), oldest first. */
+export async function readCreatedDatabases(db: Database, runTag?: string): Promise<CreatedDatabase[]> {
+  if ((await registryVersion(db)) !== REGISTRY_VERSION) return []
+  const rows = await db.execute<{ name: string; run_tag: string; owner: string; created_at: string }>(
+    `select name, run_tag, owner, created_at::text from ${registryTable('created_resources')}
+    where kind = 'database' ${runTag === undefined ? '' : 'and run_tag = $1'} order by created_at, name`,
+    runTag === undefined ? [] : [runTag],
+  )
+  return rows.map((r) => ({ name: r.name, runTag: r.run_tag, owner: r.owner, createdAt: new Date(r.created_at) }))
+}
+
+async function dropDatabase(db: Database, name: string): Promise<void> {
+  try {
+    // No FORCE: PostgreSQL refuses while anyone is connected, which is what keeps a live one safe.
+    await db.execute(`drop database if exists ${q(name)}`)
+  } catch (error) {
+    if (sqlStateOf(error) !== '55006') throw error
+    throw new CleanupError(
+      'CLEANUP_FAILED',
+      `Could not drop database "${name}" (leakless created it): other sessions are connected to it. Close them (an app server of the worker still running?), then run \`leakless sweep\`.`,
+      { cause: error, details: { database: name } },
+    )
+  }
+}
