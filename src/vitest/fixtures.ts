@@ -104,7 +104,7 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
       return scope
     })
     .extend('factories', ({ scope }): BoundMap<F> => scope.bind(factories))
-  if (isolation === 'shared') return shared
+  if (isolation !== 'transaction') return shared
 
   // isolation: 'transaction' — the scope owns the test's transaction; `db` (test scope here) is its handle.
   const inTransaction = withRun
