@@ -39,7 +39,11 @@ export function isOwnDatabaseName(name: string, owner: string): boolean {
   } catch {
     return false
   }
-  const base = name.endsWith(suffix) ? name.slice(0, -suffix.length) : name.endsWith(suffix + BUILD_SUFFIX) ? name.slice(0, -suffix.length - BUILD_SUFFIX.length) : null
+  const base = name.endsWith(suffix)
+    ? name.slice(0, -suffix.length)
+    : name.endsWith(suffix + BUILD_SUFFIX)
+      ? name.slice(0, -suffix.length - BUILD_SUFFIX.length)
+      : null
   return base !== null && base !== '' && !base.includes('"')
 }
 

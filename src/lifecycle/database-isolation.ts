@@ -6,12 +6,7 @@ import { assertSafeTarget } from '../db/guard.js'
 import { ensureSchema } from '../db/migrate.js'
 import { dedicatedSession } from '../db/session.js'
 import { q } from '../db/sql-text.js'
-import {
-  BUILD_SUFFIX,
-  migrationsHash,
-  templateDatabaseName,
-  workerDatabaseName,
-} from '../db/worker-database.js'
+import { BUILD_SUFFIX, migrationsHash, templateDatabaseName, workerDatabaseName } from '../db/worker-database.js'
 import { withDeadline } from '../deadline.js'
 import { sqlStateOf } from '../driver-error.js'
 import { ConfigError, ConnectionError } from '../errors.js'
@@ -177,10 +172,10 @@ async function lockWithin(session: ReturnType<typeof dedicatedSession>, name: st
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const [row] = await withDeadline(
-      session.query<{ locked: boolean }>(`select pg_try_advisory_lock($1::int, hashtext('leakless.template.' || $2)) as locked`, [
-        ADVISORY_NAMESPACE,
-        name,
-      ]),
+      session.query<{ locked: boolean }>(
+        `select pg_try_advisory_lock($1::int, hashtext('leakless.template.' || $2)) as locked`,
+        [ADVISORY_NAMESPACE, name],
+      ),
       timeoutMs,
       () => new Error('no answer'),
     )

@@ -11,19 +11,7 @@ import { connectOptionsOf, guardOptionsOf } from './config-options.js'
 import type { IsolatedStore } from './isolated-store.js'
 
 /** @internal Why isolation 'schema' cannot run with what was given; null when it can. */
-export function schemaIsolationProblem(
-  config: ResolvedConfig,
-  userDb: boolean,
-  api: string,
-  runner?: RunnerKind,
-): ConfigError | null {
-  if (runner === 'playwright') {
-    return new ConfigError(
-      'ISOLATION_UNSUPPORTED',
-      "leakless/playwright: isolation 'schema' puts a schema on search_path of the test process's connections only, and the app server under test would not see it. Set isolation per Vitest project instead (leaklessTest({ config: { isolation: 'schema' } })), and keep 'shared' for Playwright.",
-      { details: { isolation: 'schema', runner } },
-    )
-  }
+export function schemaIsolationProblem(config: ResolvedConfig, userDb: boolean, api: string): ConfigError | null {
   if (userDb) {
     return new ConfigError(
       'ISOLATION_UNSUPPORTED',

@@ -76,7 +76,9 @@ export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRu
     })
     if (isolated && run.prefix !== isolated.prefix) {
       await run.close()
-      throw new Error(`leakless: the run context's prefix ${run.prefix} is not its ${isolated.mode}'s (${isolated.prefix})`)
+      throw new Error(
+        `leakless: the run context's prefix ${run.prefix} is not its ${isolated.mode}'s (${isolated.prefix})`,
+      )
     }
     return {
       run,
@@ -106,7 +108,7 @@ async function openIsolatedStore(
 ): Promise<IsolatedStore | null> {
   const run = { runner: options.runner, worker: options.worker, shard: options.shard }
   if (config.isolation === 'schema') {
-    const problem = schemaIsolationProblem(config, !own, api, options.runner)
+    const problem = schemaIsolationProblem(config, !own, api)
     if (problem !== null) throw problem
     return openIsolatedSchema(config, run)
   }

@@ -8,7 +8,7 @@ import {
   type PlaywrightWorkerOptions,
   type TestType,
 } from '@playwright/test'
-import type { LeaklessConfig } from '../config/define-config.js'
+import type { Isolation, LeaklessConfig } from '../config/define-config.js'
 import { loadConfig } from '../config/load-config.js'
 import { LeakError } from '../errors.js'
 import { checkDatabaseOption, type DatabaseOption } from '../lifecycle/database-option.js'
@@ -19,6 +19,7 @@ import type { RunContext } from '../run/run-context.js'
 import type { Bindable, BoundMap, TestScope } from '../run/test-scope.js'
 import { startAppServer, type AppServer, type AppServerOptions } from './app-server.js'
 import { checkPlaywrightIsolation } from './isolation.js'
+import { isolatedUrl } from '../lifecycle/isolated-url.js'
 import { createLoginAs, type LoginAs, type LoginOptions } from './login.js'
 import { attachScopeReport, scopeName } from './test-report.js'
 
@@ -79,6 +80,11 @@ export interface LeaklessWorkerFixtures {
   appServer: AppServerOptions | undefined
   /** @internal the worker's started app */
   _leaklessApp: AppServer | null
+  /**
+   * The isolation mode of this project's workers (an option: `use: { isolation }`), over
+   * `leakless.config.ts`; `'schema'` and `'database'` need `appServer`. @default the configuration's
+   */
+  isolation: Isolation | undefined
 }
 
 /** Playwright's `test` with leakless's fixtures. */
@@ -118,17 +124,15 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
   const factories: FactoryMap = options.factories ?? {}
   const { db } = options
   if (db !== undefined) checkDatabaseOption(db, API)
-  if (options.config !== undefined) checkPlaywrightIsolation(options.config, 'leaklessTest({ config })')
+  // 'schema' and 'database' need an app server, which a project's `use` may still give: checked per worker.
+  if (options.config !== undefined) checkPlaywrightIsolation(options.config, 'leaklessTest({ config })', 'per worker')
   return base.extend<LeaklessTestFixtures<F, D>, LeaklessWorkerFixtures>({
     _leaklessWorker: [
-      // Playwright reads a fixture's dependencies from its first parameter, which must be a pattern.
-      // eslint-disable-next-line no-empty-pattern
-      async ({}, use, workerInfo) => {
-        const config = await loadConfig({
-          cwd: configDir(workerInfo.config),
-          ...(options.config ? { overrides: options.config } : {}),
-        })
-        checkPlaywrightIsolation(config, config.file ?? 'leakless.config.ts')
+      async ({ isolation, appServer }, use, workerInfo) => {
+        const overrides = { ...options.config, ...(isolation === undefined ? {} : { isolation }) }
+        const config = await loadConfig({ cwd: configDir(workerInfo.config), overrides })
+        const where = isolation === undefined ? (config.file ?? 'leakless.config.ts') : 'use: { isolation }'
+        checkPlaywrightIsolation(config, where, appServer)
         const shard = workerInfo.config.shard?.current
         const worker = await openWorkerRun({
           config,
@@ -158,12 +162,15 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
     ],
     run: [async ({ _leaklessWorker }, use) => use(_leaklessWorker.run), { scope: 'worker' }],
     appServer: [options.appServer, { scope: 'worker', option: true }],
+    isolation: [options.config?.isolation, { scope: 'worker', option: true }],
     // After the worker's run is open, stopped before it closes: the close audits what the app wrote.
     _leaklessApp: [
       async ({ appServer, _leaklessWorker }, use, workerInfo) => {
         if (appServer === undefined) return use(null)
-        const app = await startAppServer(appServer, { cwd: configDir(workerInfo.config) })
-        void _leaklessWorker
+        // The app sees what the worker sees: its own database, or its schema first on search_path.
+        const url = process.env.DATABASE_URL || process.env.LEAKLESS_DATABASE_URL
+        const env = url ? { ...process.env, DATABASE_URL: isolatedUrl(url, _leaklessWorker.isolation) } : process.env
+        const app = await startAppServer(appServer, { cwd: configDir(workerInfo.config), env })
         try {
           await use(app)
         } finally {

@@ -100,7 +100,9 @@ export async function dropTemplates(db: Database, which: { base: string; keep: s
     } catch {
       continue
     }
-    await db.execute(`delete from ${registryTable('created_resources')} where kind = 'template' and name = $1`, [t.name])
+    await db.execute(`delete from ${registryTable('created_resources')} where kind = 'template' and name = $1`, [
+      t.name,
+    ])
     dropped.push(t.name)
   }
   return dropped

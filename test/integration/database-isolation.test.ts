@@ -15,7 +15,11 @@ import { connect, type Database } from '../../src/db/index.js'
 import { migrationsHash, templateDatabaseName } from '../../src/db/worker-database.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
 import { openWorkerRun, type WorkerRun } from '../../src/lifecycle/index.js'
-import { dropCreatedDatabase, readCreatedDatabases, recordCreatedDatabase } from '../../src/registry/created-databases.js'
+import {
+  dropCreatedDatabase,
+  readCreatedDatabases,
+  recordCreatedDatabase,
+} from '../../src/registry/created-databases.js'
 import { REGISTRY_VERSION } from '../../src/registry/registry.js'
 import { spawnIsolatedChild } from '../support/isolated-child.js'
 import { migrationsFolder } from './drivers.js'

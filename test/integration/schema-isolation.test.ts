@@ -160,11 +160,6 @@ describe("isolation 'schema' on postgres", () => {
       code: 'ISOLATION_UNSUPPORTED',
       message: expect.stringContaining('set migrations'),
     })
-    // An app server under test would not see the worker's schema.
-    await expect(openWorkerRun({ config, runner: 'playwright' })).rejects.toMatchObject({
-      code: 'ISOLATION_UNSUPPORTED',
-      message: expect.stringContaining("keep 'shared' for Playwright"),
-    })
   })
 })
 

@@ -24,7 +24,9 @@ export function spawnIsolatedChild(
       const m = /^READY (\S+)$/m.exec(stdout)
       if (m) done(m[1]!)
     })
-    child.once('exit', (code, signal) => fail(new Error(`${isolation} child exited (${code ?? signal}) before READY: ${stderr}`)))
+    child.once('exit', (code, signal) =>
+      fail(new Error(`${isolation} child exited (${code ?? signal}) before READY: ${stderr}`)),
+    )
   })
   return { child, ready }
 }
