@@ -6,6 +6,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<boolean> }>>
   registry: () => import('./registry.js'),
   ledger: () => import('./ledger.js'),
   schema: () => import('./schema-setup.js'),
+  isolation: () => import('./isolation.js'),
 }
 
 const names = process.argv.slice(2)

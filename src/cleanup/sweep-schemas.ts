@@ -1,6 +1,11 @@
 import type { Database } from '../db/database.js'
 import { decodeId } from '../ids/decode.js'
-import { dropCreatedDatabase, readCreatedDatabases } from '../registry/created-databases.js'
+import {
+  dropCreatedDatabase,
+  dropTemplates,
+  readCreatedDatabases,
+  TEMPLATE_UNUSED_MS,
+} from '../registry/created-databases.js'
 import { dropCreatedSchema, readCreatedSchemas, type CreatedSchema } from '../registry/created-resources.js'
 import { isLeaseHeld } from './lease.js'
 
@@ -17,6 +22,8 @@ interface SweepCreatedOptions {
   dryRun: boolean
   wanted: (runTag: string) => boolean
   shard?: number | null
+  /** Also drop templates unused for a week (a sweep of every run, not of one run or shard). */
+  templates: boolean
 }
 
 /**
@@ -27,10 +34,11 @@ interface SweepCreatedOptions {
 export async function sweepCreatedResources(
   db: Database,
   options: SweepCreatedOptions,
-): Promise<{ schemas: SweptSchema[]; databases: SweptSchema[] }> {
+): Promise<{ schemas: SweptSchema[]; databases: SweptSchema[]; templates: string[] }> {
   return {
     schemas: await sweepEach(db, await readCreatedSchemas(db), options, (name) => dropCreatedSchema(db, name)),
     databases: await sweepEach(db, await readCreatedDatabases(db), options, (name) => dropCreatedDatabase(db, name)),
+    templates: options.templates ? await dropTemplates(db, { unusedForMs: TEMPLATE_UNUSED_MS }, options.dryRun) : [],
   }
 }
 

@@ -83,6 +83,8 @@ export interface SweepReport {
   schemas: SweptSchema[]
   /** Databases leakless created for run contexts now dead (isolation 'database'), dropped (or would be). */
   databases: SweptSchema[]
+  /** Template databases of isolation 'database' unused for a week (a sweep of every run only), dropped (or would be). */
+  templates: string[]
   skipped: Array<{ prefix: string; reason: 'lease held' | 'too young' }>
   /** Runs whose registry rows were removed, nothing of them being left. */
   forgotten: string[]
@@ -191,10 +193,11 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
   if (!dryRun) await assertSafeTarget(db, options.guard)
   // After the guard: only schemas the registry records, of dead owners (sweep-schemas.ts); first, so
   // that the tables introspected below are those that remain.
-  const { schemas, databases } = await sweepCreatedResources(db, {
+  const { schemas, databases, templates } = await sweepCreatedResources(db, {
     cutoff,
     dryRun,
     wanted,
+    templates: options.runTag === undefined && options.shard === undefined,
     ...(options.shard === undefined ? {} : { shard: options.shard }),
   })
   if (schemas.length > 0 && !dryRun) invalidateSchema(db)
@@ -234,7 +237,16 @@ async function sweepChecked(options: SweepOptions & { db: Database }, olderThanM
       prefixes.add(prefix)
   }
 
-  const report: SweepReport = { swept: [], schemas, databases, skipped: [], forgotten: [], dryRun, durationMs: 0 }
+  const report: SweepReport = {
+    swept: [],
+    schemas,
+    databases,
+    templates,
+    skipped: [],
+    forgotten: [],
+    dryRun,
+    durationMs: 0,
+  }
   const held = new Set<string>()
   for (const prefix of [...prefixes].sort(byText)) {
     const decoded = decodeProcessPrefix(prefix)

@@ -49,6 +49,11 @@ export function formatSweepReport(report: SweepReport, olderThanMs: number): str
       `${report.dryRun ? 'would drop' : 'dropped'} ${plural(report.databases.length, 'database')} leakless created for dead processes: ${report.databases.map((s) => s.name).join(', ')}`,
     )
   }
+  if (report.templates.length > 0) {
+    lines.push(
+      `${report.dryRun ? 'would drop' : 'dropped'} ${plural(report.templates.length, 'template database')} unused for a week: ${report.templates.join(', ')}`,
+    )
+  }
   if (report.skipped.length > 0) {
     const leased = report.skipped.filter((s) => s.reason === 'lease held').length
     const young = report.skipped.length - leased

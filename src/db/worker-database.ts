@@ -26,11 +26,6 @@ export function templateDatabaseName(base: string, hash: string): string {
   return `${cutToBytes(base, MAX_NAME_BYTES - suffix.length)}${suffix}`
 }
 
-/** The start every template name of `base` shares (for finding stale ones). */
-export function templateNamePrefix(base: string): string {
-  return `${cutToBytes(base, MAX_NAME_BYTES - TEMPLATE_MARK.length - TEMPLATE_HASH_LENGTH)}${TEMPLATE_MARK}`
-}
-
 /** True when `name` is what {@link workerDatabaseName} (or its template build) gives for `owner` on some base. */
 export function isOwnDatabaseName(name: string, owner: string): boolean {
   let suffix: string

@@ -12,10 +12,9 @@ import { sqlStateOf } from '../driver-error.js'
 import { ConfigError, ConnectionError } from '../errors.js'
 import {
   dropCreatedDatabase,
-  dropTemplates,
-  isRecordedTemplate,
   publishTemplate,
   recordCreatedDatabase,
+  useTemplate,
 } from '../registry/created-databases.js'
 import { allocateProcessNumber } from '../registry/processes.js'
 import { ensureRegistry, REGISTRY_VERSION } from '../registry/registry.js'
@@ -59,17 +58,18 @@ export async function openIsolatedDatabase(
     const { prefix } = createRunSync({ ...run, runTag, processNumber })
     // The sweep drops a recorded database only while this lease (on the configured database) is free.
     lease = await acquireLease(boot, prefix)
-    const template = await ensureTemplate(boot, options, {
+    const spec = {
       base,
       hash: migrationsHash(config.migrations!, REGISTRY_VERSION),
       migrations: config.migrations!,
       owner: prefix,
       runTag,
-    })
+    }
     const name = workerDatabaseName(base, prefix)
     await recordCreatedDatabase(boot, { name, runTag, owner: prefix })
     created = name
-    await createFromTemplate(boot, name, template)
+    // A template dropped by a sweep between the check and the clone (unused for a week) is built again.
+    await createFromTemplate(boot, name, () => ensureTemplate(boot, options, spec))
     const db = await connect({ ...options, database: name })
     const held = lease
     return {
@@ -132,11 +132,11 @@ interface TemplateSpec {
  */
 async function ensureTemplate(boot: Database, options: ConnectOptions, spec: TemplateSpec): Promise<string> {
   const template = templateDatabaseName(spec.base, spec.hash)
-  if (await isRecordedTemplate(boot, template)) return template
+  if (await useTemplate(boot, template)) return template
   const session = dedicatedSession(boot, { applicationName: 'leakless template' })
   try {
     await lockWithin(session, template, TEMPLATE_BUILD_TIMEOUT_MS)
-    if (await isRecordedTemplate(boot, template)) return template
+    if (await useTemplate(boot, template)) return template
     const [exists] = await boot.execute('select 1 from pg_database where datname = $1', [template])
     if (exists !== undefined) {
       throw new ConfigError(
@@ -161,7 +161,6 @@ async function ensureTemplate(boot: Database, options: ConnectOptions, spec: Tem
       await dropCreatedDatabase(boot, build).catch(() => {}) // else the sweep does, once this lease is free
       throw error
     }
-    await dropTemplates(boot, { base: spec.base, keep: spec.hash })
     return template
   } finally {
     await session.end()
@@ -191,14 +190,16 @@ async function lockWithin(session: ReturnType<typeof dedicatedSession>, name: st
   }
 }
 
-// Someone connected to the template for a moment (a tool listing databases) makes CREATE DATABASE fail.
-async function createFromTemplate(boot: Database, name: string, template: string): Promise<void> {
+// Someone connected to the template for a moment (a tool listing databases) makes CREATE DATABASE fail
+// with 55006; a template that went meanwhile, with 3D000.
+async function createFromTemplate(boot: Database, name: string, template: () => Promise<string>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await boot.execute(`create database ${q(name)} template ${q(template)}`)
+      await boot.execute(`create database ${q(name)} template ${q(await template())}`)
       return
     } catch (error) {
-      if (sqlStateOf(error) !== '55006' || attempt === 5) throw error
+      const state = sqlStateOf(error)
+      if ((state !== '55006' && state !== '3D000') || attempt === 5) throw error
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt))
     }
   }

@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.js'
 import { q } from '../db/sql-text.js'
-import { isOwnDatabaseName, isTemplateName, templateNamePrefix } from '../db/worker-database.js'
+import { isOwnDatabaseName, isTemplateName } from '../db/worker-database.js'
 import { sqlStateOf } from '../driver-error.js'
 import { CleanupError } from '../errors.js'
 import { ensureRegistry, registryVersion, REGISTRY_VERSION } from './registry.js'
@@ -63,46 +63,57 @@ export async function publishTemplate(db: Database, build: string, template: str
   await db.transaction(async (run) => {
     await run(`alter database ${q(build)} rename to ${q(template)}`)
     await run(
-      `update ${registryTable('created_resources')} set kind = 'template', name = $2, owner = $3 where kind = 'database' and name = $1`,
+      `update ${registryTable('created_resources')} set kind = 'template', name = $2, owner = $3, created_at = now() where kind = 'database' and name = $1`,
       [build, template, hash],
     )
   })
 }
 
-/** True when `name` is a template the registry records (a complete one: see {@link publishTemplate}). */
-export async function isRecordedTemplate(db: Database, name: string): Promise<boolean> {
-  if ((await registryVersion(db)) !== REGISTRY_VERSION) return false
+/**
+ * True when `name` is a template the registry records (a complete one: see {@link publishTemplate}) and
+ * it exists; marks it used now (its record's `created_at`), so the sweep keeps templates in use.
+ */
+export async function useTemplate(db: Database, name: string): Promise<boolean> {
   const rows = await db.execute(
-    `select 1 from ${registryTable('created_resources')} r join pg_database d on d.datname = r.name where r.kind = 'template' and r.name = $1`,
+    `update ${registryTable('created_resources')} r set created_at = now() from pg_database d
+    where r.kind = 'template' and r.name = $1 and d.datname = r.name returning 1`,
     [name],
   )
   return rows.length > 0
 }
 
+/** How long a template may go unused before the sweep drops it (its migrations changed, most likely). */
+export const TEMPLATE_UNUSED_MS = 7 * 24 * 60 * 60 * 1000
+
 /**
- * Drops recorded templates: those of `base` made for another migrations hash than `keep` (the migrations
- * changed), or every one when neither is given. One that is in use (being cloned) stays for the next
- * time. Returns the names dropped.
+ * Drops recorded templates not used for `unusedForMs` (the sweep), or every one (before the registry is
+ * dropped); in a dry run only lists them. One in use (being cloned) stays for the next time. Returns
+ * the names dropped.
  */
-export async function dropTemplates(db: Database, which: { base: string; keep: string } | 'all'): Promise<string[]> {
+export async function dropTemplates(
+  db: Database,
+  which: 'all' | { unusedForMs: number },
+  dryRun = false,
+): Promise<string[]> {
   if ((await registryVersion(db)) !== REGISTRY_VERSION) return []
-  const stale = await db.execute<{ name: string; owner: string }>(
-    which === 'all'
-      ? `select name, owner from ${registryTable('created_resources')} where kind = 'template'`
-      : `select name, owner from ${registryTable('created_resources')} where kind = 'template' and starts_with(name, $1) and owner <> $2`,
-    which === 'all' ? [] : [templateNamePrefix(which.base), which.keep],
+  const unused = await db.execute<{ name: string; owner: string }>(
+    `select name, owner from ${registryTable('created_resources')} where kind = 'template'
+    ${which === 'all' ? '' : `and created_at < now() - make_interval(secs => $1)`} order by name`,
+    which === 'all' ? [] : [which.unusedForMs / 1000],
   )
   const dropped: string[] = []
-  for (const t of stale) {
+  for (const t of unused) {
     if (!isTemplateName(t.name, t.owner)) continue
-    try {
-      await dropDatabase(db, t.name)
-    } catch {
-      continue
+    if (!dryRun) {
+      try {
+        await dropDatabase(db, t.name)
+      } catch {
+        continue
+      }
+      await db.execute(`delete from ${registryTable('created_resources')} where kind = 'template' and name = $1`, [
+        t.name,
+      ])
     }
-    await db.execute(`delete from ${registryTable('created_resources')} where kind = 'template' and name = $1`, [
-      t.name,
-    ])
     dropped.push(t.name)
   }
   return dropped

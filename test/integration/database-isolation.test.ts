@@ -17,8 +17,10 @@ import { createRunTag } from '../../src/ids/run-tag.js'
 import { openWorkerRun, type WorkerRun } from '../../src/lifecycle/index.js'
 import {
   dropCreatedDatabase,
+  dropTemplates,
   readCreatedDatabases,
   recordCreatedDatabase,
+  TEMPLATE_UNUSED_MS,
 } from '../../src/registry/created-databases.js'
 import { REGISTRY_VERSION } from '../../src/registry/registry.js'
 import { spawnIsolatedChild } from '../support/isolated-child.js'
@@ -85,14 +87,16 @@ describe("isolation 'database' on postgres", () => {
     }
   })
 
-  it('reuses the template while the migrations are the same, and replaces it when they change', async () => {
-    const before = await templates()
-    const w = await openWorkerRun({ config, factories })
-    await w.close()
-    expect(await templates()).toEqual(before)
-    expect(before).toHaveLength(1)
+  it('reuses the template while the migrations are the same, builds another when they change; the sweep drops one unused for a week', async () => {
+    const usual = templateDatabaseName(base, migrationsHash(migrationsFolder, REGISTRY_VERSION))
+    await (await openWorkerRun({ config, factories })).close()
+    const created = async (name: string) =>
+      (await db.execute<{ oid: number }>(`select oid::int from pg_database where datname = $1`, [name]))[0]?.oid
+    const oid = await created(usual)
+    await (await openWorkerRun({ config, factories })).close()
+    expect(await created(usual)).toBe(oid) // the same database, not built again
 
-    // One more migration: a new hash, a new template; the old one is dropped once the new one exists.
+    // One more migration: a new hash, a template of its own beside the usual one.
     const changed = mkdtempSync(join(tmpdir(), 'leakless-migrations-'))
     try {
       cpSync(migrationsFolder, changed, { recursive: true })
@@ -110,16 +114,23 @@ describe("isolation 'database' on postgres", () => {
       } finally {
         await next.close()
       }
-      const after = await templates()
-      expect(after).toHaveLength(1)
-      expect(after[0]!.split(' ')[0]).toBe(templateDatabaseName(base, migrationsHash(changed, REGISTRY_VERSION)))
-      expect(await exists(before[0]!.split(' ')[0]!)).toBe(false)
+      const other = templateDatabaseName(base, migrationsHash(changed, REGISTRY_VERSION))
+      expect(other).not.toBe(usual)
+      expect([await exists(other), await exists(usual)]).toEqual([true, true])
+
+      // Unused for a week: dropped by the sweep (a dry run only names it); the one in use stays.
+      await db.execute(
+        `update leakless.created_resources set created_at = now() - interval '8 days' where kind = 'template' and name = $1`,
+        [other],
+      )
+      expect(await dropTemplates(db, { unusedForMs: TEMPLATE_UNUSED_MS }, true)).toContain(other)
+      expect(await exists(other)).toBe(true)
+      expect(await dropTemplates(db, { unusedForMs: TEMPLATE_UNUSED_MS })).toContain(other)
+      expect([await exists(other), await exists(usual)]).toEqual([false, true])
+      expect(await templates()).toEqual([expect.stringMatching(new RegExp(`^${usual} `))])
     } finally {
       rmSync(changed, { recursive: true, force: true })
     }
-    // And back: the suites' own migrations get their template again.
-    await (await openWorkerRun({ config, factories })).close()
-    expect((await templates()).map((t) => t.split(' ')[0])).toEqual([before[0]!.split(' ')[0]])
   })
 
   it('a killed context leaves its database; a later sweep drops it, never a live one nor an unrecorded one', async () => {

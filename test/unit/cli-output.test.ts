@@ -99,6 +99,7 @@ describe('sweep summary', () => {
     ],
     schemas: [],
     databases: [],
+    templates: [],
     skipped: [
       { prefix: 'a', reason: 'lease held' },
       { prefix: 'b', reason: 'too young' },
@@ -119,7 +120,16 @@ describe('sweep summary', () => {
   })
 
   it('says when there is nothing to sweep', () => {
-    const empty = { swept: [], schemas: [], databases: [], skipped: [], forgotten: [], dryRun: false, durationMs: 1 }
+    const empty = {
+      swept: [],
+      schemas: [],
+      databases: [],
+      templates: [],
+      skipped: [],
+      forgotten: [],
+      dryRun: false,
+      durationMs: 1,
+    }
     expect(formatSweepReport(empty, 0)).toBe('leakless sweep: nothing to sweep (no dead run of any age)')
     expect(
       formatSweepReport({ ...empty, swept: [{ ...report.swept[0]!, deleted: { 'public.users': 1 } }] }, 0),
@@ -134,6 +144,9 @@ describe('sweep summary', () => {
     const database = { ...schema, name: 'test_mi8d0k2wq3z9xa_3' }
     expect(formatSweepReport({ ...empty, databases: [database], dryRun: true }, 0).split('\n')[1]).toBe(
       'would drop 1 database leakless created for dead processes: test_mi8d0k2wq3z9xa_3',
+    )
+    expect(formatSweepReport({ ...empty, templates: ['test_lkt_0123456789ab'] }, 0).split('\n')[1]).toBe(
+      'dropped 1 template database unused for a week: test_lkt_0123456789ab',
     )
   })
 
