@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { chromium, defineConfig } from '@playwright/test'
-import { startDatabase } from 'leakless/playwright'
+import { startDatabase, type LeaklessWorkerOptions } from 'leakless/playwright'
 
 /**
  * The booking app's end-to-end tests: `npx playwright test -c examples/playwright/playwright.config.ts`
@@ -18,7 +18,7 @@ if (!process.env.PORT || process.env.PORT === '0') process.env.PORT = String(awa
 const baseURL = `http://127.0.0.1:${process.env.PORT}`
 process.env.LEAKLESS_CHROMIUM ||= findChromium()
 
-export default defineConfig({
+export default defineConfig<object, LeaklessWorkerOptions>({
   testDir: './tests',
   outputDir: './test-results',
   // One tsconfig (without the repository's paths) for every file, the reference factories too: all of
@@ -37,6 +37,24 @@ export default defineConfig({
     reuseExistingServer: false,
     timeout: 60_000,
   },
+  // Partitions: the `onboarding` tests need a database that starts empty, the rest share one.
+  projects: [
+    { name: 'shared', testIgnore: /onboarding\.spec\.ts/ },
+    {
+      name: 'onboarding',
+      testMatch: /onboarding\.spec\.ts/,
+      use: {
+        // A database per worker, cloned from a template migrated once; the app started per worker with
+        // DATABASE_URL pointing at it, on a port of its own (baseURL).
+        isolation: 'database',
+        appServer: {
+          command: 'npm run app --silent',
+          cwd: fileURLToPath(new URL('../..', import.meta.url)),
+          health: '/health',
+        },
+      },
+    },
+  ],
   use: {
     baseURL,
     trace: 'retain-on-failure',

@@ -87,6 +87,12 @@ export interface LeaklessWorkerFixtures {
   isolation: Isolation | undefined
 }
 
+/**
+ * The options a Playwright project may set in `use` for leakless: `defineConfig<{}, LeaklessWorkerOptions>({ … })`
+ * types them.
+ */
+export type LeaklessWorkerOptions = Pick<LeaklessWorkerFixtures, 'appServer' | 'isolation'>
+
 /** Playwright's `test` with leakless's fixtures. */
 export type LeaklessTest<
   F extends FactoryMap = Record<never, never>,

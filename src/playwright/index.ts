@@ -6,6 +6,7 @@ export type {
   LeaklessTestFixtures,
   LeaklessTestOptions,
   LeaklessWorkerFixtures,
+  LeaklessWorkerOptions,
 } from './fixtures.js'
 export type {
   LoginAs,

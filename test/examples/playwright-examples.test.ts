@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { expect, inject, test } from 'vitest'
 import { decodeId } from '../../src/index.js'
 import { createRunTag } from '../../src/ids/run-tag.js'
+import postgres from 'postgres'
 import { CREATED_ROWS_ATTACHMENT, type CreatedRowsAttachment } from '../../src/playwright/index.js'
 import { repoRoot, run } from '../adapters/harness.js'
 import { countOwnedRows } from './harness.js'
@@ -59,7 +60,7 @@ function results(reportFile: string): TestResult[] {
   return out
 }
 
-test('examples/playwright: 7 tests pass in Chromium on 2 workers, one login per worker, no leak, no row left', async () => {
+test('examples/playwright: 8 tests pass in Chromium on 2 projects, one login per worker, no leak, no row left', async () => {
   const runTag = createRunTag()
   const out = mkdtempSync(join(tmpdir(), 'leakless-pw-example-'))
   try {
@@ -71,10 +72,10 @@ test('examples/playwright: 7 tests pass in Chromium on 2 workers, one login per 
         cwd: repoRoot,
         // PORT unset: the config picks a free port for the app.
         env: { DATABASE_URL: url, LEAKLESS_RUN: runTag, PORT: undefined, PLAYWRIGHT_JSON_OUTPUT_FILE: report },
-        timeoutMs: 90_000,
+        timeoutMs: 150_000,
       },
     )
-    expect(result.output).toContain('7 passed')
+    expect(result.output).toContain('8 passed')
     expect(result.output).not.toMatch(/LeakError|leaks? found|left rows/)
     expect(result.code, result.output).toBe(0)
 
@@ -83,6 +84,7 @@ test('examples/playwright: 7 tests pass in Chromium on 2 workers, one login per 
       'booking.spec.ts › books an instructor through the form',
       'booking.spec.ts › my bookings shows only mine',
       'booking.spec.ts › two parents race for one slot: one books it, the other sees it is taken',
+      'onboarding.spec.ts › the instructors directory starts empty, then lists the first instructor',
       'sign-up.spec.ts › signs up through the form and lands on my bookings',
       "worker-login.spec.ts › books an instructor with the worker's login",
       "worker-login.spec.ts › lists a factory booking of the worker's parent",
@@ -92,7 +94,7 @@ test('examples/playwright: 7 tests pass in Chromium on 2 workers, one login per 
     expect(new Set(tests.map((t) => t.workerIndex)).size).toBeGreaterThanOrEqual(2)
     // Every test that used a leakless fixture of its own lists its rows (one only reads the worker's parent).
     const scoped = tests.filter((t) => t.rows !== null)
-    expect(scoped).toHaveLength(6)
+    expect(scoped).toHaveLength(7)
     for (const t of scoped) expect(t.rows!.prefix.startsWith(`${runTag}-`)).toBe(true)
 
     // The sign-up's rows were all the app's (no factory ran): cleanup found the user by its tagged
@@ -117,6 +119,13 @@ test('examples/playwright: 7 tests pass in Chromium on 2 workers, one login per 
 
     // App-made users have uuid ids but tagged e-mails: counted by both, with everything of theirs.
     expect(await countOwnedRows(url, `${runTag}-`)).toEqual({ users: 0, sessions: 0, bookings: 0, activity: 0 })
+    // The onboarding project's databases (one per worker) are dropped with their workers.
+    const sql = postgres(url, { max: 1, onnotice: () => {} })
+    try {
+      expect(await sql`select datname from pg_database where strpos(datname, ${runTag}) > 0`).toEqual([])
+    } finally {
+      await sql.end()
+    }
   } finally {
     rmSync(out, { recursive: true, force: true })
   }
