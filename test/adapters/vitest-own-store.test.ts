@@ -3,6 +3,7 @@
  * gets a schema of its own on search_path, or a database of its own cloned from the run's template, so
  * whole-table counts are exact while the other worker writes; nothing of the run is left afterwards.
  */
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, expect, inject, test } from 'vitest'
@@ -83,5 +84,57 @@ test.each(['schema', 'database'] as const)(
       await sql.end()
     }
     expect(await countRunRows(url, runTag)).toEqual({ users: 0, sessions: 0, bookings: 0, activity: 0 })
+  },
+)
+
+// A file whose second test makes a user in its store, notes where, and SIGKILLs its own worker.
+const crashSpec = `import { writeFileSync } from 'node:fs'
+import { sql } from 'drizzle-orm'
+import { test } from './fixtures.js'
+
+test('passes', async ({ factories }) => {
+  await factories.users.create()
+})
+
+test('makes a user, then its worker is killed', async ({ factories, db }) => {
+  await factories.users.create()
+  const [row] = await db.execute(sql\`select current_schema() as schema, current_database() as database\`)
+  // The console of a killed worker never reaches Vitest: a file does.
+  writeFileSync('crashed.json', JSON.stringify(row))
+  process.kill(process.pid, 'SIGKILL')
+  await new Promise(() => {})
+})
+`
+
+test.each(['schema', 'database'] as const)(
+  "isolation '%s': a worker killed mid-test leaves its store, which the run's teardown drops; the other files pass",
+  async (mode) => {
+    const dir = writeProject(`vitest-${mode}-crash`, {
+      'vitest.config.ts': vitestConfig(),
+      'leakless.config.ts': leaklessConfig(`migrations: ${JSON.stringify(join(repoRoot, 'factories/migrations'))}`),
+      'fixtures.ts': fixtures(mode),
+      'crash.test.ts': crashSpec,
+      ...Object.fromEntries(['a', 'b'].map((f) => [`${f}.test.ts`, countingSpec(f, 3)])),
+    })
+    projects.push(dir)
+    const runTag = createRunTag()
+    const result = await runVitest(dir, [], { DATABASE_URL: url, LEAKLESS_RUN: runTag })
+
+    const crashed = JSON.parse(readFileSync(join(dir, 'crashed.json'), 'utf8')) as { schema: string; database: string }
+    const store = mode === 'schema' ? crashed.schema : crashed.database
+    expect(store).toContain(runTag)
+    // The killed file's worker is an error of the run; the other two files pass, in stores of their own.
+    expect(result.output).toContain('Worker exited unexpectedly')
+    expect(result.output).toContain('Test Files  2 passed (3)')
+    expect(result.code).toBe(1)
+    const sql = postgres(url, { max: 1, onnotice: () => {} })
+    try {
+      // Dropped by the run's global teardown (its sweep of the run's dead processes), with its record.
+      expect(await sql`select nspname from pg_namespace where starts_with(nspname, ${`${runTag}_`})`).toEqual([])
+      expect(await sql`select datname from pg_database where strpos(datname, ${runTag}) > 0`).toEqual([])
+      expect(await sql`select name from leakless.created_resources where run_tag = ${runTag}`).toEqual([])
+    } finally {
+      await sql.end()
+    }
   },
 )
