@@ -79,7 +79,7 @@ export async function run(): Promise<boolean> {
   }
   // Cold 'database': the template built first (a new migrations hash), then dropped again.
   const folder = freshMigrations()
-  let cold = NaN
+  let cold: number
   const admin = await connect()
   try {
     const start = process.hrtime.bigint()

@@ -16,13 +16,10 @@ import {
   recordCreatedDatabase,
   useTemplate,
 } from '../registry/created-databases.js'
-import { allocateProcessNumber } from '../registry/processes.js'
 import { ensureRegistry, REGISTRY_VERSION } from '../registry/registry.js'
 import { ADVISORY_NAMESPACE } from '../registry/registry-sql.js'
-import type { RunnerKind } from '../run/environment.js'
-import { createRunSync, runTagOf } from '../run/run-context.js'
 import { connectOptionsOf, guardOptionsOf } from './config-options.js'
-import type { IsolatedStore } from './isolated-store.js'
+import { claimStorePrefix, isolationProblem, type IsolatedStore, type StoreOwner } from './isolated-store.js'
 
 /** How long a worker waits for another to finish building the run's template database. */
 export const TEMPLATE_BUILD_TIMEOUT_MS = 120_000
@@ -37,8 +34,10 @@ const LOCK_POLL_MS = 100
  */
 export async function openIsolatedDatabase(
   config: ResolvedConfig,
-  run: { runner?: RunnerKind; worker?: number; shard?: number | null; env?: NodeJS.ProcessEnv },
+  run: StoreOwner,
 ): Promise<IsolatedStore> {
+  const problem = isolationProblem('database', config, false, 'leakless')
+  if (problem !== null) throw problem
   const options = connectOptionsOf(config)
   const boot = await connect(options)
   let lease: Lease | null = null
@@ -46,16 +45,7 @@ export async function openIsolatedDatabase(
   try {
     await assertSafeTarget(boot, guardOptionsOf(config))
     const [{ base }] = (await boot.execute<{ base: string }>('select current_database() as base')) as [{ base: string }]
-    const runTag = runTagOf({ env: run.env ?? process.env })
-    const processNumber = await allocateProcessNumber(boot, runTag)
-    if (processNumber === null) {
-      throw new ConfigError(
-        'ISOLATION_UNSUPPORTED',
-        `isolation 'database' names databases from the run registry's process numbers, and run ${runTag} has none left (its tag is older than 30 days, or it used every number). Start a new run: unset LEAKLESS_RUN or give it a new tag.`,
-        { details: { runTag } },
-      )
-    }
-    const { prefix } = createRunSync({ ...run, runTag, processNumber })
+    const { runTag, processNumber, prefix } = await claimStorePrefix(boot, 'database', run)
     // The sweep drops a recorded database only while this lease (on the configured database) is free.
     lease = await acquireLease(boot, prefix)
     const spec = {
@@ -96,25 +86,6 @@ export async function openIsolatedDatabase(
     await boot.close()
     throw error
   }
-}
-
-/** Why isolation 'database' cannot run with what was given; null when it can. */
-export function databaseIsolationProblem(config: ResolvedConfig, userDb: boolean, api: string): ConfigError | null {
-  if (userDb) {
-    return new ConfigError(
-      'ISOLATION_UNSUPPORTED',
-      `${api}: isolation 'database' connects each worker to a database of its own, and cannot point the db you passed there (your code would use the configured database). Drop the db option and use the db fixture, or set isolation: 'shared' for these tests.`,
-      { details: { isolation: 'database' } },
-    )
-  }
-  if (config.migrations === undefined) {
-    return new ConfigError(
-      'ISOLATION_UNSUPPORTED',
-      "isolation 'database' clones each worker's database from a template migrated from the migrations folder, and the configuration has none: set migrations: './drizzle' (drizzle-kit's output) in leakless.config.ts.",
-      { details: { isolation: 'database' } },
-    )
-  }
-  return null
 }
 
 interface TemplateSpec {

@@ -9,9 +9,9 @@ import type { RunContext } from '../run/run-context.js'
 import { cleanupOptionsOf, connectOptionsOf } from './config-options.js'
 import { resolveDatabaseOption, type DatabaseOption } from './database-option.js'
 import { formatCloseReport } from './report.js'
-import { databaseIsolationProblem, openIsolatedDatabase } from './database-isolation.js'
-import type { IsolatedStore } from './isolated-store.js'
-import { openIsolatedSchema, schemaIsolationProblem } from './schema-isolation.js'
+import { openIsolatedDatabase } from './database-isolation.js'
+import { isolationProblem, type IsolatedStore } from './isolated-store.js'
+import { openIsolatedSchema } from './schema-isolation.js'
 
 export interface WorkerRunOptions {
   config: ResolvedConfig
@@ -107,17 +107,11 @@ async function openIsolatedStore(
   own: boolean,
 ): Promise<IsolatedStore | null> {
   const run = { runner: options.runner, worker: options.worker, shard: options.shard }
-  if (config.isolation === 'schema') {
-    const problem = schemaIsolationProblem(config, !own, api)
-    if (problem !== null) throw problem
-    return openIsolatedSchema(config, run)
-  }
-  if (config.isolation === 'database') {
-    const problem = databaseIsolationProblem(config, !own, api)
-    if (problem !== null) throw problem
-    return openIsolatedDatabase(config, run)
-  }
-  return null
+  const mode = config.isolation
+  if (mode !== 'schema' && mode !== 'database') return null
+  const problem = isolationProblem(mode, config, !own, api)
+  if (problem !== null) throw problem
+  return mode === 'schema' ? openIsolatedSchema(config, run) : openIsolatedDatabase(config, run)
 }
 
 // Cleanup and the audit look at the context's schema; in its own database, the guard accepts its name

@@ -108,6 +108,21 @@ export async function countRunRows(url: string, runTag: string): Promise<Record<
   }
 }
 
+/** Schemas and databases named after the run, and the registry's records of what it created: all empty once it ended. */
+export async function runStoresLeft(url: string, runTag: string): Promise<Record<string, string[]>> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  try {
+    const names = (rows: Array<{ name: string }>) => rows.map((r) => r.name)
+    return {
+      schemas: names(await sql`select nspname as name from pg_namespace where starts_with(nspname, ${`${runTag}_`})`),
+      databases: names(await sql`select datname as name from pg_database where strpos(datname, ${runTag}) > 0`),
+      records: names(await sql`select name from leakless.created_resources where run_tag = ${runTag}`),
+    }
+  } finally {
+    await sql.end()
+  }
+}
+
 /** A new run tag for one runner invocation (what CI would put in LEAKLESS_RUN). */
 export { createRunTag } from '../../src/ids/run-tag.js'
 

@@ -5,9 +5,8 @@
  * stays on the shared database (partitions by project). Nothing of the run is left afterwards.
  */
 import { readFileSync } from 'node:fs'
-import postgres from 'postgres'
 import { describe, expect, inject, test } from 'vitest'
-import { countRunRows, createRunTag, removeProject, repoRoot, run, writeProject } from './harness.js'
+import { countRunRows, createRunTag, removeProject, runStoresLeft, repoRoot, run, writeProject } from './harness.js'
 
 const database = inject('database')
 const FACTORIES = `${repoRoot}factories/index.js`
@@ -131,14 +130,7 @@ describe('isolation per Playwright project, with an app server per worker', () =
       }
       expect(result.output).toContain(`SHARED store=${base}/public`)
 
-      const sql = postgres(database.url, { max: 1, onnotice: () => {} })
-      try {
-        expect(await sql`select nspname from pg_namespace where starts_with(nspname, ${`${runTag}_`})`).toEqual([])
-        expect(await sql`select datname from pg_database where strpos(datname, ${runTag}) > 0`).toEqual([])
-        expect(await sql`select name from leakless.created_resources where run_tag = ${runTag}`).toEqual([])
-      } finally {
-        await sql.end()
-      }
+      expect(await runStoresLeft(database.url, runTag)).toEqual({ schemas: [], databases: [], records: [] })
       expect(await countRunRows(database.url, runTag)).toEqual({ users: 0, sessions: 0, bookings: 0, activity: 0 })
       removeProject(dir)
     },

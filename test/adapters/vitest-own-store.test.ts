@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import postgres from 'postgres'
 import { afterAll, expect, inject, test } from 'vitest'
 import { leaklessConfig, runVitest, vitestConfig } from './fixtures/vitest/projects.js'
-import { countRunRows, createRunTag, removeProject, repoRoot, writeProject } from './harness.js'
+import { countRunRows, createRunTag, removeProject, runStoresLeft, repoRoot, writeProject } from './harness.js'
 
 const url = inject('database').url
 const factoriesPath = JSON.stringify(join(repoRoot, 'factories/index.ts'))
@@ -72,17 +71,7 @@ test.each(['schema', 'database'] as const)(
     }
     if (mode === 'database') expect(new Set(seen.map((m) => m[1]))).toEqual(new Set(['public']))
 
-    const sql = postgres(url, { max: 1, onnotice: () => {} })
-    try {
-      const schemas = await sql`select nspname from pg_namespace where starts_with(nspname, ${`${runTag}_`})`
-      expect(schemas).toEqual([])
-      const databases = await sql`select datname from pg_database where strpos(datname, ${runTag}) > 0`
-      expect(databases).toEqual([])
-      const recorded = await sql`select name from leakless.created_resources where run_tag = ${runTag}`
-      expect(recorded).toEqual([])
-    } finally {
-      await sql.end()
-    }
+    expect(await runStoresLeft(url, runTag)).toEqual({ schemas: [], databases: [], records: [] })
     expect(await countRunRows(url, runTag)).toEqual({ users: 0, sessions: 0, bookings: 0, activity: 0 })
   },
 )
@@ -127,14 +116,6 @@ test.each(['schema', 'database'] as const)(
     expect(result.output).toContain('Worker exited unexpectedly')
     expect(result.output).toContain('Test Files  2 passed (3)')
     expect(result.code).toBe(1)
-    const sql = postgres(url, { max: 1, onnotice: () => {} })
-    try {
-      // Dropped by the run's global teardown (its sweep of the run's dead processes), with its record.
-      expect(await sql`select nspname from pg_namespace where starts_with(nspname, ${`${runTag}_`})`).toEqual([])
-      expect(await sql`select datname from pg_database where strpos(datname, ${runTag}) > 0`).toEqual([])
-      expect(await sql`select name from leakless.created_resources where run_tag = ${runTag}`).toEqual([])
-    } finally {
-      await sql.end()
-    }
+    expect(await runStoresLeft(url, runTag)).toEqual({ schemas: [], databases: [], records: [] })
   },
 )

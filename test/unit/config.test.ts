@@ -91,8 +91,9 @@ describe('leakless.config.ts', () => {
     )
     expect(() => checkConfig([], null)).toThrow(/does not export a configuration object/)
     expect(checkConfig({ isolation: 'schema' }, null)).toEqual({ isolation: 'schema' })
-    expect(() => checkConfig({ isolation: 'database' }, 'f.ts')).toThrow(
-      /Option "isolation" in f.ts is "database"; expected 'shared', 'transaction' or 'schema'/,
+    expect(checkConfig({ isolation: 'database' }, null)).toEqual({ isolation: 'database' })
+    expect(() => checkConfig({ isolation: 'databases' }, 'f.ts')).toThrow(
+      /Option "isolation" in f.ts is "databases"; expected 'shared', 'transaction', 'schema' or 'database'/,
     )
     // found by test/reliability/bad-input.test.ts: TypeErrors instead of CONFIG_INVALID
     expect(() => checkConfig({ schemas: ['public', ''] }, null)).toThrow(/Option "schemas" .*expected \['public'\]/)
