@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs'
 import postgres from 'postgres'
 import { describe, expect, inject, test } from 'vitest'
 import { decodeId } from '../../src/index.js'
-import { countRunRows, createRunTag, removeProject, repoRoot, run, writeProject } from './harness.js'
+import { sectionFiles } from '../support/doc-section.js'
+import { countRunRows, createRunTag, freePort, removeProject, repoRoot, run, writeProject } from './harness.js'
 
 const database = inject('database')
 const FACTORIES = `${repoRoot}factories/index.js`
@@ -62,10 +63,10 @@ function project(name: string, files: Record<string, string>): string {
   })
 }
 
-function playwright(dir: string, runTag: string) {
+function playwright(dir: string, runTag: string, env: Record<string, string> = {}) {
   return run(process.execPath, [`${repoRoot}node_modules/@playwright/test/cli.js`, 'test'], {
     cwd: dir,
-    env: { DATABASE_URL: database.url, LEAKLESS_RUN: runTag },
+    env: { DATABASE_URL: database.url, LEAKLESS_RUN: runTag, ...env },
     timeoutMs: 120_000,
   })
 }
@@ -172,5 +173,23 @@ test('signed out', async ({ page, context }) => {
       'workerLogin makes the worker\'s user with the factory "accounts", which leaklessTest({ factories }) does not have (it has: users, sessions, bookings)',
     )
     removeProject(bad)
+  })
+
+  test("docs/playwright.md's files, with webServer and use.baseURL: signed in as the worker's admin, a group signed out", async () => {
+    const docs = sectionFiles('docs/playwright.md', '## A signed-in user per worker')
+    expect(Object.keys(docs)).toEqual(['e2e/fixtures.ts', 'e2e/account.spec.ts'])
+    const fixture = (name: string) => readFileSync(new URL(`./fixtures/playwright/${name}`, import.meta.url), 'utf8')
+    const dir = project('docs', {
+      ...docs,
+      'factories/index.ts': `export * from ${JSON.stringify(`${repoRoot}factories/index.ts`)}\n`,
+      'playwright.config.ts': fixture('playwright.config.ts').replace("testDir: './tests'", "testDir: './e2e'"),
+      'server.mjs': fixture('server.mjs'),
+    })
+    const runTag = createRunTag()
+    const result = await playwright(dir, runTag, { APP_PORT: String(await freePort()) })
+    expect(result.code, result.output).toBe(0)
+    expect(result.output).toContain('2 passed')
+    expect(await countRunRows(database.url, runTag)).toEqual(NO_ROWS)
+    removeProject(dir)
   })
 })
