@@ -203,7 +203,8 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
     workerLogin: [options.workerLogin, { scope: 'worker', option: true }],
     _leaklessWorkerUser: [
       async ({ workerLogin, _leaklessWorker, _leaklessApp, browser }, use, workerInfo) => {
-        const login = checkWorkerLogin(workerLogin, `project "${workerInfo.project.name}"`)
+        const where = workerInfo.project.name ? `use of project "${workerInfo.project.name}"` : 'use: { workerLogin }'
+        const login = checkWorkerLogin(workerLogin, where)
         if (login === null) return use(null)
         // baseURL is a test-scoped option: the worker's is its app's, else the project's.
         const signedIn = await signInWorkerUser({
@@ -226,8 +227,10 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
       async ({ _leaklessWorkerUser }, use) => use((_leaklessWorkerUser ?? workerUserMissing()) as WorkerUser<never>),
       { scope: 'worker' },
     ],
-    storageState: async ({ storageState, _leaklessWorkerUser }, use) =>
-      use(_leaklessWorkerUser?.storageState ?? storageState),
+    storageState: [
+      async ({ storageState, _leaklessWorkerUser }, use) => use(_leaklessWorkerUser?.storageState ?? storageState),
+      { scope: 'test', box: true },
+    ],
     db: async ({ _leaklessWorker }, use) => use(_leaklessWorker.db.drizzle as D),
     scope: async ({ _leaklessWorker }, use, testInfo) => {
       const scope = _leaklessWorker.run.scope(scopeName(testInfo))

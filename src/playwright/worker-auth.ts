@@ -182,5 +182,13 @@ function userFactory(deps: WorkerSignInDeps, bound: Record<string, unknown>): Us
     creator = factory.bindTo(deps.run.outside) as UserCreator
   }
   const traits = deps.options.traits ?? []
-  return traits.length > 0 && creator.trait ? creator.trait(...traits) : creator
+  if (traits.length === 0) return creator
+  if (typeof creator.trait !== 'function') {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `workerLogin: { traits: [${traits.map((t) => `'${t}'`).join(', ')}] } needs a factory with traits, and ${typeof factory === 'string' ? `"${factory}"` : 'the factory given'} has no trait(). Pass the columns as workerLogin: { overrides }, or make the user with workerLogin: { create }.`,
+      { details: { option: 'workerLogin.traits' } },
+    )
+  }
+  return creator.trait(...traits)
 }

@@ -1,7 +1,23 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser } from '@playwright/test'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createRunTag } from '../../src/ids/run-tag.js'
 import { isLeaklessError } from '../../src/index.js'
 import { leaklessTest } from '../../src/playwright/fixtures.js'
-import { checkWorkerLogin, workerUserMissing } from '../../src/playwright/worker-auth.js'
+import {
+  checkWorkerLogin,
+  signInWorkerUser,
+  workerUserMissing,
+  type WorkerLoginOptions,
+} from '../../src/playwright/worker-auth.js'
+import type { DrizzleDatabase } from '../../src/run/database-like.js'
+import { createRunSync } from '../../src/run/run-context.js'
+import type { Bindable } from '../../src/run/test-scope.js'
+
+const stateDir = mkdtempSync(join(tmpdir(), 'leakless-worker-login-'))
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }))
 
 function thrown(fn: () => unknown): { code: unknown; message: string } {
   try {
@@ -57,5 +73,38 @@ describe('workerLogin options', () => {
     const error = thrown(workerUserMissing)
     expect(error.code).toBe('CONFIG_INVALID')
     expect(error.message).toContain('add use: { workerLogin: {} } to the project in playwright.config')
+  })
+})
+
+describe('signInWorkerUser before the browser', () => {
+  // Fails before it creates a row or opens a context: no database, no browser needed.
+  const signIn = (options: WorkerLoginOptions, factories: Record<string, Bindable<unknown>>) =>
+    signInWorkerUser({
+      options,
+      run: createRunSync({ stateDir, runTag: createRunTag(), runner: 'none' }),
+      db: {} as DrizzleDatabase,
+      factories,
+      login: {},
+      browser: {} as Browser,
+      baseURL: 'http://127.0.0.1:3000',
+      outputDir: stateDir,
+      workerIndex: 0,
+    })
+  const plain = { bindTo: () => ({ create: async () => ({ id: 'u' }) }) }
+
+  it('names a factory key that leaklessTest({ factories }) does not have, and the keys it has', async () => {
+    const error = await signIn({}, { accounts: plain }).catch((e: unknown) => e)
+    expect(isLeaklessError(error) && error.code).toBe('CONFIG_INVALID')
+    expect((error as Error).message).toContain(
+      'the factory "users", which leaklessTest({ factories }) does not have (it has: accounts)',
+    )
+  })
+
+  it('refuses traits for a factory without trait()', async () => {
+    const error = await signIn({ traits: ['admin'] }, { users: plain }).catch((e: unknown) => e)
+    expect(isLeaklessError(error) && error.code).toBe('CONFIG_INVALID')
+    expect((error as Error).message).toContain(
+      `workerLogin: { traits: ['admin'] } needs a factory with traits, and "users" has no trait()`,
+    )
   })
 })
