@@ -3,7 +3,7 @@
  * worker's scope 0, signed in once, its storage state every test's; gone (with its session) when the run
  * ends, and the run's audit clean.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import postgres from 'postgres'
 import { describe, expect, inject, test } from 'vitest'
 import { decodeId } from '../../src/index.js'
@@ -110,7 +110,11 @@ describe('workerLogin: a signed-in user per Playwright worker', () => {
     const sessions = [...new Set(seen.map((s) => s.session))]
     expect(users).toHaveLength(2)
     expect(sessions).toHaveLength(2)
-    expect(new Set(seen.map((s) => s.state)).size).toBe(2)
+    const states = [...new Set(seen.map((s) => s.state))]
+    expect(states).toHaveLength(2)
+    for (const state of states) expect(state.startsWith(`${dir}/test-results/.auth/worker-`)).toBe(true)
+    // The files held live session tokens: removed with the worker.
+    for (const state of states) expect(existsSync(state)).toBe(false)
     expect(seen.every((s) => s.role === 'instructor')).toBe(true)
     // Made on the worker's scope 0, not in a test: no test's cleanup deleted them.
     for (const id of [...users, ...sessions]) expect(decodeId(id)).toMatchObject({ runTag, scope: 0 })
