@@ -130,6 +130,44 @@ describe('workerLogin: a signed-in user per Playwright worker', () => {
     removeProject(dir)
   })
 
+  for (const isolation of ['schema', 'database']) {
+    test(`isolation '${isolation}': each worker's user lives in the worker's own store, which its app reads`, async () => {
+      const runTag = createRunTag()
+      // Only the worker's user in the store the app reads: its count is 1, whatever the other worker does.
+      const isolatedSpec = `import { expect } from '@playwright/test'
+import { test } from '../fixtures.js'
+
+for (const n of [1, 2]) {
+  test(\`own \${n}\`, async ({ page, workerUser }, testInfo) => {
+    await page.goto('/')
+    await expect(page.locator('#who')).toHaveText(\`Signed in as \${workerUser.user.email}\`)
+    await expect(page.locator('#count')).toHaveText('1 users')
+    console.log(\`STORE worker=\${testInfo.workerIndex} user=\${workerUser.user.id} store=\${await page.locator('#store').textContent()}\`)
+  })
+}
+`
+      const dir = project(isolation, {
+        'playwright.config.ts': config(`isolation: '${isolation}', workerLogin: {},`),
+        'fixtures.ts': `import { leaklessTest } from 'leakless/playwright'\nimport { factories } from '${FACTORIES}'\n\nexport const test = leaklessTest({ factories })\n`,
+        'tests/a.spec.ts': isolatedSpec,
+        'tests/b.spec.ts': isolatedSpec,
+      })
+      const result = await playwright(dir, runTag)
+      expect(result.code, result.output).toBe(0)
+      expect(result.output).toContain('4 passed')
+      const seen = [...result.output.matchAll(/STORE worker=(\d+) user=(\S+) store=(\S+)/g)].map((m) => m.slice(1))
+      expect(seen).toHaveLength(4)
+      // Two workers, each with one user and one store of its own.
+      const perWorker = new Map(seen.map(([worker, user, store]) => [worker, `${user} ${store}`]))
+      expect(perWorker.size, result.output).toBe(2)
+      expect(seen.every(([worker, user, store]) => perWorker.get(worker) === `${user} ${store}`)).toBe(true)
+      expect(new Set(seen.map((s) => s[2])).size).toBe(2)
+      expect(new Set(seen.map((s) => s[1])).size).toBe(2)
+      expect(await countRunRows(database.url, runTag)).toEqual(NO_ROWS)
+      removeProject(dir)
+    })
+  }
+
   test('leaklessTest({ workerLogin: { create } }); test.use({ workerLogin: false }) leaves a file signed out; a bad factory is CONFIG_INVALID', async () => {
     const runTag = createRunTag()
     const fixtures = `import { leaklessTest } from 'leakless/playwright'
