@@ -104,7 +104,8 @@ export interface LeaklessWorkerFixtures {
  * The options a Playwright project may set in `use` for leakless: `defineConfig<{}, LeaklessWorkerOptions>({ … })`
  * types them.
  */
-export type LeaklessWorkerOptions = Pick<LeaklessWorkerFixtures, 'appServer' | 'isolation'>
+export type LeaklessWorkerOptions = Pick<LeaklessWorkerFixtures, 'appServer' | 'isolation'> &
+  Pick<WorkerAuthFixtures, 'workerLogin'>
 
 /** Playwright's `test` with leakless's fixtures. */
 export type LeaklessTest<

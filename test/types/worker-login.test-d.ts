@@ -1,7 +1,8 @@
+import { defineConfig } from '@playwright/test'
 import { describe, expectTypeOf, it } from 'vitest'
 import { factories, sessions } from '../../factories/index.js'
 import type * as schema from '../../factories/schema.js'
-import type { LoginResult, LoginRow, WorkerLoginOptions } from '../../src/playwright/index.js'
+import type { LeaklessWorkerOptions, LoginResult, LoginRow, WorkerLoginOptions } from '../../src/playwright/index.js'
 import { leaklessTest } from '../../src/playwright/index.js'
 
 // Never called: typecheck only reads the fixtures' types.
@@ -32,5 +33,11 @@ describe('workerLogin', () => {
     leaklessTest({ workerLogin: () => ({ id: 'u' }) })
     // @ts-expect-error -- true is not an option: {} is a plain user
     leaklessTest({ workerLogin: true })
+    // A project's use: typed with LeaklessWorkerOptions.
+    defineConfig<object, LeaklessWorkerOptions>({
+      projects: [{ name: 'admin', use: { workerLogin: { traits: ['admin'] } } }],
+    })
+    // @ts-expect-error -- traits is a list
+    defineConfig<object, LeaklessWorkerOptions>({ use: { workerLogin: { traits: 'admin' } } })
   })
 })
