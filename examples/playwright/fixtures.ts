@@ -1,8 +1,6 @@
-import { join } from 'node:path'
 import { expect, type Page } from '@playwright/test'
 import { leaklessTest } from 'leakless/playwright'
 import { factories } from '../../factories/index.js'
-import type { User } from '../../factories/schema.js'
 import { SESSION_COOKIE } from '../booking-app/src/auth.js'
 import { recordRun } from '../support/demo-stats.js'
 
@@ -27,40 +25,21 @@ export const test = leaklessTest({ factories, login: { cookie: SESSION_COOKIE } 
   ],
 })
 
-/** A parent of the worker, signed in once: the storage state (cookies) every test of the worker starts with. */
-export interface WorkerParent {
-  user: User
-  storageState: string
-}
-
 /**
  * `test` for tests that share one signed-in parent per worker (Playwright's "one account per worker"
- * pattern). The user and its session are made on the worker's scope 0 (`run.outside`), not in a
- * test: no test's cleanup deletes them, and the worker's close does when the worker ends.
+ * pattern), with leakless's `workerLogin`: each worker makes a parent with the `users` factory and its
+ * session on the worker's scope 0, not in a test — no test's cleanup deletes them, the worker's close
+ * does — and every test starts from that sign-in's storage state. `workerUser.user` is the parent.
  */
-export const signedInTest = test.extend<Record<never, never>, { workerParent: WorkerParent }>({
-  workerParent: [
-    async ({ run, browser }, use, workerInfo) => {
-      const f = run.outside.bind(factories)
-      const user = await f.users.trait('parent').create()
-      const session = await f.sessions.create({ userId: user })
-      const baseURL = workerInfo.project.use.baseURL!
-      const context = await browser.newContext({ baseURL })
-      await context.addCookies([
-        { name: SESSION_COOKIE, value: session.token, url: baseURL, httpOnly: true, sameSite: 'Lax' },
-      ])
-      const page = await context.newPage()
+export const signedInTest = test.extend({
+  workerLogin: {
+    traits: ['parent'],
+    // Checked once per worker, before its storage state is saved.
+    prepare: async ({ page, user }) => {
       await page.goto('/bookings')
-      await expect(page.getByTestId('signed-in-as')).toHaveText(user.email)
-      // Per worker index, not per parallel slot: a restarted worker makes a user (and a file) of its own.
-      const storageState = join(workerInfo.project.outputDir, '.auth', `worker-${workerInfo.workerIndex}.json`)
-      await context.storageState({ path: storageState })
-      await context.close()
-      await use({ user, storageState })
+      await expect(page.getByTestId('signed-in-as')).toHaveText(String(user.email))
     },
-    { scope: 'worker' },
-  ],
-  storageState: ({ workerParent }, use) => use(workerParent.storageState),
+  },
 })
 
 const HOUR = 60 * 60 * 1000

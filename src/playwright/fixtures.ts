@@ -22,6 +22,14 @@ import { checkPlaywrightIsolation } from './isolation.js'
 import { isolatedUrl } from '../lifecycle/isolated-url.js'
 import { createLoginAs, type LoginAs, type LoginOptions } from './login.js'
 import { attachScopeReport, scopeName } from './test-report.js'
+import {
+  checkWorkerLogin,
+  signInWorkerUser,
+  workerUserMissing,
+  type WorkerAuthFixtures,
+  type WorkerLoginOptions,
+  type WorkerUser,
+} from './worker-auth.js'
 
 /** Factories by the name tests use for them (`{ users, sessions }`). */
 export type FactoryMap = Record<string, Bindable<unknown>>
@@ -50,6 +58,11 @@ export interface LeaklessTestOptions<
    * `use: { appServer }` overrides it. @default none: use Playwright's `webServer` and `baseURL`
    */
   appServer?: AppServerOptions
+  /**
+   * One user per worker, signed in once: every test of the worker starts with its storage state, the
+   * `workerUser` fixture is it; a project's `use: { workerLogin }` overrides it. @default none
+   */
+  workerLogin?: WorkerLoginOptions | false
 }
 
 /** Test-scoped fixtures of {@link leaklessTest}. */
@@ -91,7 +104,8 @@ export interface LeaklessWorkerFixtures {
  * The options a Playwright project may set in `use` for leakless: `defineConfig<{}, LeaklessWorkerOptions>({ … })`
  * types them.
  */
-export type LeaklessWorkerOptions = Pick<LeaklessWorkerFixtures, 'appServer' | 'isolation'>
+export type LeaklessWorkerOptions = Pick<LeaklessWorkerFixtures, 'appServer' | 'isolation'> &
+  Pick<WorkerAuthFixtures, 'workerLogin'>
 
 /** Playwright's `test` with leakless's fixtures. */
 export type LeaklessTest<
@@ -99,7 +113,7 @@ export type LeaklessTest<
   D extends DrizzleDatabase = DrizzleDatabase,
 > = TestType<
   PlaywrightTestArgs & PlaywrightTestOptions & LeaklessTestFixtures<F, D>,
-  PlaywrightWorkerArgs & PlaywrightWorkerOptions & LeaklessWorkerFixtures
+  PlaywrightWorkerArgs & PlaywrightWorkerOptions & LeaklessWorkerFixtures & WorkerAuthFixtures<F>
 >
 
 /**
@@ -132,7 +146,8 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
   if (db !== undefined) checkDatabaseOption(db, API)
   // 'schema' and 'database' need an app server, which a project's `use` may still give: checked per worker.
   if (options.config !== undefined) checkPlaywrightIsolation(options.config, 'leaklessTest({ config })', 'per worker')
-  return base.extend<LeaklessTestFixtures<F, D>, LeaklessWorkerFixtures>({
+  checkWorkerLogin(options.workerLogin, 'leaklessTest({ workerLogin })')
+  return base.extend<LeaklessTestFixtures<F, D>, LeaklessWorkerFixtures & WorkerAuthFixtures<F>>({
     _leaklessWorker: [
       async ({ isolation, appServer }, use, workerInfo) => {
         const overrides = { ...options.config, ...(isolation === undefined ? {} : { isolation }) }
@@ -186,6 +201,37 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
       { scope: 'worker', box: true },
     ],
     baseURL: async ({ baseURL, _leaklessApp }, use) => use(_leaklessApp?.url ?? baseURL),
+    workerLogin: [options.workerLogin, { scope: 'worker', option: true }],
+    _leaklessWorkerUser: [
+      async ({ workerLogin, _leaklessWorker, _leaklessApp, browser }, use, workerInfo) => {
+        const where = workerInfo.project.name ? `use of project "${workerInfo.project.name}"` : 'use: { workerLogin }'
+        const login = checkWorkerLogin(workerLogin, where)
+        if (login === null) return use(null)
+        // baseURL is a test-scoped option: the worker's is its app's, else the project's.
+        const signedIn = await signInWorkerUser({
+          options: login,
+          run: _leaklessWorker.run,
+          db: _leaklessWorker.db.drizzle,
+          factories,
+          login: options.login ?? {},
+          browser,
+          baseURL: _leaklessApp?.url ?? workerInfo.project.use.baseURL,
+          outputDir: workerInfo.project.outputDir,
+          workerIndex: workerInfo.workerIndex,
+        })
+        await use(signedIn.value)
+        await signedIn.dispose()
+      },
+      { scope: 'worker', box: true },
+    ],
+    workerUser: [
+      async ({ _leaklessWorkerUser }, use) => use((_leaklessWorkerUser ?? workerUserMissing()) as WorkerUser<never>),
+      { scope: 'worker' },
+    ],
+    storageState: [
+      async ({ storageState, _leaklessWorkerUser }, use) => use(_leaklessWorkerUser?.storageState ?? storageState),
+      { scope: 'test', box: true },
+    ],
     db: async ({ _leaklessWorker }, use) => use(_leaklessWorker.db.drizzle as D),
     scope: async ({ _leaklessWorker }, use, testInfo) => {
       const scope = _leaklessWorker.run.scope(scopeName(testInfo))

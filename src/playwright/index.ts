@@ -23,3 +23,11 @@ export type { StartDatabaseOptions } from './database.js'
 export { CREATED_ROWS_ATTACHMENT, SEED_ATTACHMENT } from './test-report.js'
 export type { CreatedRowsAttachment } from './test-report.js'
 export type { AppServer, AppServerOptions } from './app-server.js'
+export type {
+  WorkerAuthFixtures,
+  WorkerLoginOptions,
+  WorkerPrepareArgs,
+  WorkerUser,
+  WorkerUserArgs,
+  WorkerUserRow,
+} from './worker-auth.js'
