@@ -32,10 +32,7 @@ const LOCK_POLL_MS = 100
  * (built once, reused while the migrations' hash is the same), records the worker's database in the
  * registry and creates it with `CREATE DATABASE … TEMPLATE`. The returned `db` is connected to it.
  */
-export async function openIsolatedDatabase(
-  config: ResolvedConfig,
-  run: StoreOwner,
-): Promise<IsolatedStore> {
+export async function openIsolatedDatabase(config: ResolvedConfig, run: StoreOwner): Promise<IsolatedStore> {
   const problem = isolationProblem('database', config, false, 'leakless')
   if (problem !== null) throw problem
   const options = connectOptionsOf(config)

@@ -12,10 +12,7 @@ import { claimStorePrefix, isolationProblem, type IsolatedStore, type StoreOwner
  * records the schema in the registry, then creates and migrates it; the returned connections have it on
  * `search_path`.
  */
-export async function openIsolatedSchema(
-  config: ResolvedConfig,
-  run: StoreOwner,
-): Promise<IsolatedStore> {
+export async function openIsolatedSchema(config: ResolvedConfig, run: StoreOwner): Promise<IsolatedStore> {
   const problem = isolationProblem('schema', config, false, 'leakless')
   if (problem !== null) throw problem
   const options = connectOptionsOf(config)
