@@ -69,11 +69,13 @@ export class CleanupQueue {
       () =>
         new CleanupError(
           'CLEANUP_BACKGROUND_FAILED',
-          `Test "${test.name}" waited ${this.timeoutMs} ms for a place in the background cleanup queue, where ${this.#pending.size} cleanups (limit ${this.limit}) did not finish: ${this.#names()}. A cleanup is slow or waits for a lock; set cleanup: 'after-each' to see which test's cleanup it is at the test itself.`,
+          `Test "${test.name}" waited ${this.timeoutMs} ms for a place in the background cleanup queue, where ${count(this.#pending.size, 'cleanup')} (limit ${this.limit}) did not finish: ${this.#names()}. A cleanup is slow or waits for a lock; set cleanup: 'after-each' to see which test's cleanup it is at the test itself.`,
           { details: { test: test.name, pending: [...this.#pending].map((t) => t.name), timeoutMs: this.timeoutMs } },
         ),
     )
     this.#tail = this.#tail.then(async () => {
+      // Given up by a drain before it started (the worker closed meanwhile): the worker's cleanup took over.
+      if (this.#abandoned.has(entry)) return
       try {
         await cleanup()
       } catch (error) {
@@ -176,6 +178,8 @@ export function backgroundCleanupError(
   error.stack = `${error.name}: ${error.message}`
   return error
 }
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
 
 function describeError(error: unknown): string {
   if (isLeaklessError(error)) return `${error.name} ${error.code}: ${error.message}`

@@ -128,6 +128,20 @@ describe('CleanupQueue', () => {
     expect(await queue.drain()).toEqual([])
   })
 
+  it('a cleanup queued behind one that never ends is given up by the drain, and never runs after it', async () => {
+    const queue = new CleanupQueue({ timeoutMs: 50 })
+    const stuck = deferred()
+    let ran = false
+    await queue.add(test(1), () => stuck.promise)
+    await queue.add(test(2), async () => void (ran = true))
+    const failures = await queue.drain()
+    expect(failures.map((f) => f.test)).toEqual(['test 1', 'test 2'])
+    expect(queue.pending).toBe(0)
+    stuck.resolve()
+    await tick()
+    expect(ran).toBe(false)
+  })
+
   it('waiting for a place is bounded: CLEANUP_BACKGROUND_FAILED names the tests in the queue; nothing is queued', async () => {
     const queue = new CleanupQueue({ limit: 1, timeoutMs: 50 })
     const stuck = deferred()
@@ -136,7 +150,7 @@ describe('CleanupQueue', () => {
     const error = await queue.add(test(2), async () => void (ran = true)).catch((e: unknown) => e)
     expect(isLeaklessError(error) && error.code).toBe('CLEANUP_BACKGROUND_FAILED')
     expect((error as Error).message).toMatch(
-      /^Test "test 2" waited 50 ms for a place in the background cleanup queue, where 1 cleanups \(limit 1\) did not finish: "test 1"\./,
+      /^Test "test 2" waited 50 ms for a place in the background cleanup queue, where 1 cleanup \(limit 1\) did not finish: "test 1"\./,
     )
     stuck.resolve()
     expect(await queue.drain()).toEqual([])
