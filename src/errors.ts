@@ -64,6 +64,7 @@ export type LeaklessErrorCode =
   | 'CLEANUP_NULLABLE_DEPENDENT'
   | 'CLEANUP_LOCK_TIMEOUT'
   | 'CLEANUP_FAILED'
+  | 'CLEANUP_BACKGROUND_FAILED'
   | 'LEAKS_FOUND'
 
 export interface LeaklessErrorOptions {

@@ -52,7 +52,14 @@ export type {
 } from './db/index.js'
 export { BoundFactory, defineFactory, Factory, MAX_LIST_SIZE } from './factory/index.js'
 export { defineConfig, loadConfig } from './config/index.js'
-export type { Isolation, LeaklessConfig, LoadConfigOptions, OnLeak, ResolvedConfig } from './config/index.js'
+export type {
+  CleanupMode,
+  Isolation,
+  LeaklessConfig,
+  LoadConfigOptions,
+  OnLeak,
+  ResolvedConfig,
+} from './config/index.js'
 export type {
   AfterCreateContext,
   AnyTable,

@@ -7,6 +7,9 @@ export type OnLeak = 'fail' | 'warn'
 /** An isolation mode of {@link LeaklessConfig}. */
 export type Isolation = NonNullable<LeaklessConfig['isolation']>
 
+/** When a test's rows are deleted: see {@link LeaklessConfig.cleanup}. */
+export type CleanupMode = NonNullable<LeaklessConfig['cleanup']>
+
 /**
  * Everything `leakless.config.ts` can say. The Vitest and Playwright adapters, their global setups
  * and the CLI read the same file; options passed in code override it.
@@ -39,6 +42,15 @@ export interface LeaklessConfig {
    * per Playwright project: `use: { isolation }`. @default 'shared'
    */
   isolation?: 'shared' | 'transaction' | 'schema' | 'database'
+  /**
+   * When a finished test's rows are deleted (docs/cleanup.md, "Cleanup in the background"): `'after-each'`
+   * (the test waits for its cleanup) or `'background'` (its cleanup is queued and runs while the worker's
+   * next test starts; the worker waits for the queue before its audit, and a cleanup that fails there
+   * fails the file or worker, naming the test). Isolation `'transaction'` ignores it (rollback). Per
+   * Vitest project: `leaklessTest({ config: { cleanup } })`; per Playwright project: `use: { cleanup }`.
+   * @default 'after-each'
+   */
+  cleanup?: 'after-each' | 'background'
   /** Named allowances for the safety guard (see docs/cleanup.md, "The safety guard"). @default none */
   allow?: { production?: boolean; remote?: boolean; databases?: string[] }
 }

@@ -1,5 +1,5 @@
 export { defineConfig } from './define-config.js'
-export type { Isolation, LeaklessConfig, OnLeak } from './define-config.js'
+export type { CleanupMode, Isolation, LeaklessConfig, OnLeak } from './define-config.js'
 export { CONFIG_FILES, checkConfig, findConfigFile, loadConfig } from './load-config.js'
 export type { LoadConfigOptions, ResolvedConfig } from './load-config.js'
 export { DURATION_FORMS, formatDuration, parseDuration } from './duration.js'

@@ -120,6 +120,7 @@ const KEYS: Record<keyof LeaklessConfig, (value: unknown) => string | null> = {
     v === 'shared' || v === 'transaction' || v === 'schema' || v === 'database'
       ? null
       : "'shared', 'transaction', 'schema' or 'database'",
+  cleanup: (v) => (v === 'after-each' || v === 'background' ? null : "'after-each' or 'background'"),
   allow: (v) =>
     isRecord(v) &&
     Object.keys(v).every((k) => k === 'production' || k === 'remote' || k === 'databases') &&

@@ -3,9 +3,12 @@ import type { ResolvedConfig } from '../config/load-config.js'
 import { connect } from '../db/connect.js'
 import { databaseOf } from '../db/database-input.js'
 import type { Database } from '../db/database.js'
-import type { CloseReport } from '../run/cleanup-contract.js'
+import type { CleanupMode } from '../config/define-config.js'
+import type { CleanupReport, CloseReport } from '../run/cleanup-contract.js'
 import type { RunnerKind } from '../run/environment.js'
 import type { RunContext } from '../run/run-context.js'
+import type { TestScope } from '../run/test-scope.js'
+import { backgroundCleanupError, CleanupQueue, type BackgroundCleanupFailure } from './cleanup-queue.js'
 import { cleanupOptionsOf, connectOptionsOf } from './config-options.js'
 import { resolveDatabaseOption, type DatabaseOption } from './database-option.js'
 import { formatCloseReport } from './report.js'
@@ -37,7 +40,17 @@ export interface WorkerRun {
   readonly db: Database
   /** The run context's own schema or database (isolation 'schema' / 'database'); null when shared. */
   readonly isolation: { mode: 'schema' | 'database'; name: string } | null
-  /** Worker cleanup and audit (see `run.close()`), then closes the connection leakless opened (never the user's); `message` explains leaks. */
+  /** When tests' rows are deleted: the configuration's `cleanup` (isolation 'transaction' rolls back instead). */
+  readonly cleanup: CleanupMode
+  /**
+   * Deletes a finished test's rows: at once with `'after-each'` (the report), or queued with
+   * `'background'` (null; waits while the queue is full, bounded). A queued cleanup's error comes at close.
+   */
+  cleanupTest(scope: TestScope): Promise<CleanupReport | null>
+  /**
+   * Waits for the queued cleanups, then the worker cleanup and audit (see `run.close()`), then closes the
+   * connection leakless opened (never the user's); `message` explains leaks.
+   */
   close(options?: { color?: boolean }): Promise<WorkerCloseResult>
 }
 
@@ -46,6 +59,8 @@ export interface WorkerCloseResult {
   clean: boolean
   /** A readable account of the leaks; empty when clean. */
   message: string
+  /** Queued cleanups that failed or did not finish (`cleanup: 'background'`), with their tests; they fail the file or worker. */
+  background: BackgroundCleanupFailure[]
 }
 
 /** @internal Opens the worker's run for an adapter: the user's database or one from the configuration, options from the configuration. */
@@ -80,14 +95,36 @@ export async function openWorkerRun(options: WorkerRunOptions): Promise<WorkerRu
         `leakless: the run context's prefix ${run.prefix} is not its ${isolated.mode}'s (${isolated.prefix})`,
       )
     }
+    const mode: CleanupMode = config.isolation === 'transaction' ? 'after-each' : (config.cleanup ?? 'after-each')
+    const queue = mode === 'background' ? new CleanupQueue() : null
     return {
       run,
       db,
       isolation: isolated === null ? null : { mode: isolated.mode, name: isolated.name },
+      cleanup: mode,
+      async cleanupTest(scope) {
+        if (queue === null) return scope.cleanup()
+        await queue.add(scope, () => scope.cleanup())
+        return null
+      },
       async close({ color = false } = {}) {
         try {
-          const report = await run.close()
-          return { report, clean: report.clean, message: report.clean ? '' : formatCloseReport(report, { color }) }
+          // The audit must see every test's cleanup done: the queue first (bounded; never rejects).
+          const background = queue === null ? [] : await queue.drain()
+          let report: CloseReport
+          try {
+            report = await run.close()
+          } catch (error) {
+            // The worker's cleanup usually fails for the same reason: the tests' failures say whose rows.
+            if (background.length === 0) throw error
+            throw backgroundCleanupError(
+              background,
+              'before the worker closed',
+              `The worker's close failed too: ${(error as Error).message}`,
+            )
+          }
+          const message = report.clean ? '' : formatCloseReport(report, { color })
+          return { report, clean: report.clean, message, background }
         } finally {
           // Drops the schema or database after the run's lease is gone, then closes the connections.
           await closeDb()

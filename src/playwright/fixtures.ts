@@ -8,9 +8,10 @@ import {
   type PlaywrightWorkerOptions,
   type TestType,
 } from '@playwright/test'
-import type { Isolation, LeaklessConfig } from '../config/define-config.js'
+import type { CleanupMode, Isolation, LeaklessConfig } from '../config/define-config.js'
 import { loadConfig } from '../config/load-config.js'
 import { LeakError } from '../errors.js'
+import { backgroundCleanupError } from '../lifecycle/cleanup-queue.js'
 import { checkDatabaseOption, type DatabaseOption } from '../lifecycle/database-option.js'
 import { openWorkerRun, type WorkerRun } from '../lifecycle/worker-run.js'
 import type { CleanupReport } from '../run/cleanup-contract.js'
@@ -98,13 +99,18 @@ export interface LeaklessWorkerFixtures {
    * `leakless.config.ts`; `'schema'` and `'database'` need `appServer`. @default the configuration's
    */
   isolation: Isolation | undefined
+  /**
+   * When this project's tests' rows are deleted (an option: `use: { cleanup }`): `'after-each'`, or
+   * `'background'` (queued while the next test starts), over `leakless.config.ts`. @default the configuration's
+   */
+  cleanup: CleanupMode | undefined
 }
 
 /**
  * The options a Playwright project may set in `use` for leakless: `defineConfig<{}, LeaklessWorkerOptions>({ … })`
  * types them.
  */
-export type LeaklessWorkerOptions = Pick<LeaklessWorkerFixtures, 'appServer' | 'isolation'> &
+export type LeaklessWorkerOptions = Pick<LeaklessWorkerFixtures, 'appServer' | 'isolation' | 'cleanup'> &
   Pick<WorkerAuthFixtures, 'workerLogin'>
 
 /** Playwright's `test` with leakless's fixtures. */
@@ -149,8 +155,12 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
   checkWorkerLogin(options.workerLogin, 'leaklessTest({ workerLogin })')
   return base.extend<LeaklessTestFixtures<F, D>, LeaklessWorkerFixtures & WorkerAuthFixtures<F>>({
     _leaklessWorker: [
-      async ({ isolation, appServer }, use, workerInfo) => {
-        const overrides = { ...options.config, ...(isolation === undefined ? {} : { isolation }) }
+      async ({ isolation, cleanup, appServer }, use, workerInfo) => {
+        const overrides = {
+          ...options.config,
+          ...(isolation === undefined ? {} : { isolation }),
+          ...(cleanup === undefined ? {} : { cleanup }),
+        }
         const config = await loadConfig({ cwd: configDir(workerInfo.config), overrides })
         const where = isolation === undefined ? (config.file ?? 'leakless.config.ts') : 'use: { isolation }'
         checkPlaywrightIsolation(config, where, appServer)
@@ -165,6 +175,13 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
         })
         await use(worker)
         const closed = await worker.close()
+        if (closed.background.length > 0) {
+          throw backgroundCleanupError(
+            closed.background,
+            `in worker ${workerInfo.workerIndex}`,
+            closed.clean ? '' : closed.message,
+          )
+        }
         if (closed.clean) return
         if (config.onLeak === 'warn') {
           console.warn(closed.message)
@@ -184,6 +201,7 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
     run: [async ({ _leaklessWorker }, use) => use(_leaklessWorker.run), { scope: 'worker' }],
     appServer: [options.appServer, { scope: 'worker', option: true }],
     isolation: [options.config?.isolation, { scope: 'worker', option: true }],
+    cleanup: [options.config?.cleanup, { scope: 'worker', option: true }],
     // After the worker's run is open, stopped before it closes: the close audits what the app wrote.
     _leaklessApp: [
       async ({ appServer, _leaklessWorker }, use, workerInfo) => {
@@ -250,11 +268,12 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
       let cleanup: CleanupReport | null = null
       let cleanupError: unknown
       try {
-        cleanup = await scope.cleanup()
+        // With cleanup: 'background' this queues it (null); the worker's teardown reports its failure.
+        cleanup = await _leaklessWorker.cleanupTest(scope)
       } catch (error) {
         cleanupError = error
       }
-      await attachScopeReport(testInfo, scope, cleanup, cleanupError)
+      await attachScopeReport(testInfo, scope, cleanup, cleanupError, _leaklessWorker.cleanup)
       // Playwright reports a fixture's teardown error next to the test's own error, never instead of it.
       if (cleanupError !== undefined) throw cleanupError
     },

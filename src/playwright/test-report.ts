@@ -1,5 +1,6 @@
 import { relative } from 'node:path'
 import type { TestInfo } from '@playwright/test'
+import type { CleanupMode } from '../config/define-config.js'
 import type { CleanupReport } from '../run/cleanup-contract.js'
 import type { TestScope } from '../run/test-scope.js'
 
@@ -17,8 +18,10 @@ export interface CreatedRowsAttachment {
   seed: number
   /** Rows the factories inserted, by table (`public.users`), in insertion order. */
   rows: Record<string, Array<{ key: Record<string, unknown>; factory: string; caller: string | null }>>
-  /** What the test's cleanup deleted, by table; null when it failed. */
+  /** What the test's cleanup deleted, by table; null when it failed, or ran in the background. */
   deleted: Record<string, number> | null
+  /** `'background'`: the cleanup was queued after the test (its failure fails the worker's teardown). */
+  cleanup: CleanupMode
   /** The cleanup's error message, when it failed. */
   cleanupError?: string
 }
@@ -34,6 +37,7 @@ export async function attachScopeReport(
   scope: TestScope,
   cleanup: CleanupReport | null,
   cleanupError: unknown,
+  mode: CleanupMode = 'after-each',
 ): Promise<void> {
   const rows: CreatedRowsAttachment['rows'] = {}
   for (const [table, entries] of Object.entries(scope.created)) {
@@ -45,6 +49,7 @@ export async function attachScopeReport(
     seed: scope.seed,
     rows,
     deleted: cleanup?.deleted ?? null,
+    cleanup: mode,
     ...(cleanupError === undefined ? {} : { cleanupError: (cleanupError as Error)?.message ?? String(cleanupError) }),
   }
   await testInfo.attach(CREATED_ROWS_ATTACHMENT, {

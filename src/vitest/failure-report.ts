@@ -29,7 +29,7 @@ export function formatFailedTest(
   scope: TestScope,
   cleaned: boolean,
   where: { file: string; test: string },
-  removal: 'cleanup' | 'rollback' = 'cleanup',
+  removal: 'cleanup' | 'rollback' | 'background' = 'cleanup',
 ): string {
   const lines = [
     `leakless: test "${scope.name}" failed. Its data came from seed ${scope.seed}; replay it with`,
@@ -44,9 +44,11 @@ export function formatFailedTest(
   const fate =
     removal === 'rollback'
       ? " (in the test's transaction, rolled back)"
-      : cleaned
-        ? ' (its cleanup deleted them)'
-        : ' (its cleanup did not finish: they may still be there)'
+      : removal === 'background'
+        ? " (cleanup: 'background' deletes them after the test; a failure there fails the file)"
+        : cleaned
+          ? ' (its cleanup deleted them)'
+          : ' (its cleanup did not finish: they may still be there)'
   lines.push(`  rows its factories created${fate}:`)
   for (const [table, entries] of tables) {
     lines.push(`    ${table} (${entries.length})`)

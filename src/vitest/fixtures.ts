@@ -3,7 +3,7 @@ import { loadConfig, type LeaklessConfig, type ResolvedConfig } from '../config/
 import { checkDatabaseOption, type DatabaseOption } from '../lifecycle/index.js'
 import type { Bindable, BoundMap, DrizzleDatabase, RunContext, TestScope } from '../run/index.js'
 import { failedTestMeta, formatFailedTest } from './failure-report.js'
-import { closeFileRun, openFileRun, VITEST_API } from './file-run.js'
+import { closeFileRun, fileRunOf, openFileRun, VITEST_API } from './file-run.js'
 import { checkResolvedIsolation, isolationAtDefinition } from './isolation.js'
 import { PROVIDED_CONFIG_KEY, withOverrides } from './provided-config.js'
 import { openTestTransaction } from './test-transaction.js'
@@ -90,16 +90,18 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
   const shared = withRun
     .extend('db', { scope: 'file' }, ({ run }): D => run.db as D)
     .extend('scope', ({ run, task, onTestFinished, onTestFailed }) => {
+      const worker = fileRunOf(run)
       const scope = run.scope(task.fullName)
       let cleaned = false
       // A hook rather than fixture teardown: Vitest reports a hook's error once, beside the test's own.
+      // With cleanup: 'background' it only queues the cleanup; the file's close waits for it.
       onTestFinished(async () => {
-        await scope.cleanup()
-        cleaned = true
+        cleaned = (await worker.cleanupTest(scope)) !== null
       })
       onTestFailed(() => {
         Object.assign(task.meta, { leakless: failedTestMeta(scope, cleaned) })
-        console.error(formatFailedTest(scope, cleaned, { file: task.file.name, test: task.fullTestName }))
+        const removal = worker.cleanup === 'background' ? 'background' : 'cleanup'
+        console.error(formatFailedTest(scope, cleaned, { file: task.file.name, test: task.fullTestName }, removal))
       })
       return scope
     })

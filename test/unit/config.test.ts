@@ -95,6 +95,11 @@ describe('leakless.config.ts', () => {
     expect(() => checkConfig({ isolation: 'databases' }, 'f.ts')).toThrow(
       /Option "isolation" in f.ts is "databases"; expected 'shared', 'transaction', 'schema' or 'database'/,
     )
+    expect(checkConfig({ cleanup: 'background' }, null)).toEqual({ cleanup: 'background' })
+    expect(checkConfig({ cleanup: 'after-each' }, null)).toEqual({ cleanup: 'after-each' })
+    expect(() => checkConfig({ cleanup: 'afterEach' }, 'f.ts')).toThrow(
+      /Option "cleanup" in f.ts is "afterEach"; expected 'after-each' or 'background'/,
+    )
     // found by test/reliability/bad-input.test.ts: TypeErrors instead of CONFIG_INVALID
     expect(() => checkConfig({ schemas: ['public', ''] }, null)).toThrow(/Option "schemas" .*expected \['public'\]/)
     for (const key of ['__proto__', 'toString', 'constructor']) {
