@@ -1,0 +1,38 @@
+/**
+ * `npm run bench -- report`: bench/results/report.html and report.md from the JSON files there.
+ * `npm run bench -- readme`: the same, and the README's "Performance" block from them, with the
+ * results it quotes kept in bench/snapshot.json (committed: a unit test checks the block against it).
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { RESULTS_DIR } from '../lib/measure.js'
+import { renderHtml } from './html.js'
+import { loadReportInput, type ReportInput } from './load.js'
+import { renderMarkdown } from './markdown.js'
+import { generateBlock, replaceBlock } from './readme.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const README = join(ROOT, 'README.md')
+export const SNAPSHOT = join(ROOT, 'bench', 'snapshot.json')
+
+/** Writes report.html and report.md into `dir` from its results; returns their paths. */
+export function writeReport(dir = RESULTS_DIR): { html: string; markdown: string; input: ReportInput } {
+  const input = loadReportInput(dir)
+  const html = join(dir, 'report.html')
+  const markdown = join(dir, 'report.md')
+  writeFileSync(html, renderHtml(input))
+  writeFileSync(markdown, renderMarkdown(input))
+  console.log(`\nreport: ${html} and ${markdown} (${input.results.length} benchmarks)`)
+  return { html, markdown, input }
+}
+
+/** The report, then the README's block and bench/snapshot.json from the same results. */
+export async function writeReadme(dir = RESULTS_DIR): Promise<void> {
+  const { input } = writeReport(dir)
+  if (input.results.length === 0) throw new Error(`No results in ${dir}: run npm run bench first.`)
+  writeFileSync(SNAPSHOT, `${JSON.stringify(input, null, 2)}\n`)
+  const readme = readFileSync(README, 'utf8')
+  writeFileSync(README, replaceBlock(readme, await generateBlock(input, README)))
+  console.log(`readme: the Performance block of ${README} and ${SNAPSHOT}`)
+}
