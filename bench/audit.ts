@@ -36,9 +36,15 @@ interface Measured {
   statements: Record<string, number>
 }
 
-async function measureStage(counted: CountedDatabase, run: RunContext, rounds: number): Promise<Measured> {
+async function measureStage(
+  counted: CountedDatabase,
+  run: RunContext,
+  rounds: number,
+  custom: CountedDatabase | null,
+): Promise<Measured> {
   const { db } = counted
   invalidateSchema(db) // indexes changed: discovery reads them from the catalog
+  if (custom) invalidateSchema(custom.db)
   await db.execute('analyze users')
   const contenders: Record<string, () => Promise<unknown>> = {
     'audit({ runTag, ledger })': async () => {
@@ -50,6 +56,13 @@ async function measureStage(counted: CountedDatabase, run: RunContext, rounds: n
       const report = await sweep({ db, dryRun: true, olderThanMs: 0, exceptRunTag: run.runTag })
       if (report.swept.length !== 1) throw new Error(`the sweep found ${report.swept.length} dead processes, not 1`)
     },
+    // A diagnosis, not leakless as it ships: the same audit where the server plans every execution of a
+    // prepared statement with its prefix (a generic plan cannot use a prefix index for `like $1`).
+    ...(custom && {
+      'audit({ runTag, ledger }), custom plans': () =>
+        audit({ db: custom.db, runTag: run.runTag, ledger: run.ledger.entries }),
+      'audit({ runTag }), custom plans': () => audit({ db: custom.db, runTag: run.runTag }),
+    }),
     'raw prefix query': async () => {
       const rows = await db.execute('select id from users where id like $1', [likePrefix(`${run.runTag}-`)])
       if (rows.length !== OURS) throw new Error(`the raw query found ${rows.length} rows`)
@@ -58,10 +71,11 @@ async function measureStage(counted: CountedDatabase, run: RunContext, rounds: n
   const ms = medians(await interleave(contenders, { rounds, warmup: 2 }))
   const statements: Record<string, number> = {}
   for (const [name, fn] of Object.entries(contenders)) {
-    counted.reset()
+    const on = name.endsWith('custom plans') ? custom! : counted
+    on.reset()
     await fn()
-    statements[name] = counted.statements()
-    if (process.env.LEAKLESS_BENCH_PROFILE) console.log(`\n${name}:\n  ${counted.texts().join('\n  ')}`)
+    statements[name] = on.statements()
+    if (process.env.LEAKLESS_BENCH_PROFILE) console.log(`\n${name}:\n  ${on.texts().join('\n  ')}`)
   }
   return { ms, statements }
 }
@@ -81,11 +95,13 @@ export async function run(): Promise<boolean> {
   const { base, url } = await openBase()
   await base.execute(`create database ${database}`)
   let counted: CountedDatabase | undefined
+  let custom: CountedDatabase | undefined
   let leakless: RunContext | undefined
   const stages = {} as Record<Stage, Measured>
   let version: string | undefined
   try {
     counted = await openCounted(url, database)
+    custom = await openCounted(url, database, { plan_cache_mode: 'force_custom_plan' })
     const { db } = counted
     version = await serverVersion(db)
     await ensureSchema(db, { migrationsFolder: MIGRATIONS })
@@ -94,7 +110,7 @@ export async function run(): Promise<boolean> {
     await deadProcess(db)
 
     const stage = async (name: Stage) => {
-      stages[name] = await measureStage(counted!, leakless!, STAGES[name].rounds)
+      stages[name] = await measureStage(counted!, leakless!, STAGES[name].rounds, name === 'index' ? custom! : null)
       printStage(name, stages[name])
     }
     await stage('small')
@@ -115,6 +131,7 @@ export async function run(): Promise<boolean> {
   } finally {
     await leakless?.close().catch(() => {})
     await counted?.close()
+    await custom?.close()
     await base.execute(`drop database if exists ${database}`)
     await base.close()
   }
@@ -150,6 +167,8 @@ export async function run(): Promise<boolean> {
       'noIndex.auditVsRaw': noIndex.ms[b]! / raw,
       'index.sweepVsRaw': index.ms[s]! / raw,
       'noIndex.sweepVsRaw': noIndex.ms[s]! / raw,
+      'index.auditLedgerCustomPlansVsRaw': index.ms[`${a}, custom plans`]! / raw,
+      'index.auditCustomPlansVsRaw': index.ms[`${b}, custom plans`]! / raw,
       'small.auditLedgerVsRaw': small.ms[a]! / small.ms['raw prefix query']!,
       'auditLedger.largeVsSmall': index.ms[a]! / small.ms[a]!,
     },
@@ -161,6 +180,8 @@ export async function run(): Promise<boolean> {
       'noIndex.auditVsRaw': `audit({ runTag }) without the prefix indexes vs the raw indexed query, ${big}`,
       'index.sweepVsRaw': `dry-run sweep vs the raw indexed prefix query, ${big}, indexed`,
       'noIndex.sweepVsRaw': `dry-run sweep without the prefix indexes vs the raw indexed query, ${big}`,
+      'index.auditLedgerCustomPlansVsRaw': `diagnosis: audit({ runTag, ledger }) with plan_cache_mode=force_custom_plan vs the raw indexed query, ${big}`,
+      'index.auditCustomPlansVsRaw': `diagnosis: audit({ runTag }) with plan_cache_mode=force_custom_plan vs the raw indexed query, ${big}`,
       'small.auditLedgerVsRaw': `audit({ runTag, ledger }) vs the raw prefix query, ${smallSize}`,
       'auditLedger.largeVsSmall': `audit({ runTag, ledger }) at ${big} vs at ${smallSize} (indexed)`,
     },

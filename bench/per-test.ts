@@ -28,6 +28,8 @@ export type CleanupMode = 'after-each' | 'background'
 interface Phases {
   createMs: number
   cleanupMs: number
+  /** This process's CPU time in both phases: the client's share (factories, drizzle, the driver). */
+  cpuMs: number
   createStatements: number
   cleanupStatements: number
   /** The statements' text, for a profile (LEAKLESS_BENCH_PROFILE=1). */
@@ -60,14 +62,23 @@ const ms = (from: bigint, to: bigint) => Number(to - from) / 1e6
 /** Runs `fn`, then measures the phase it was: time and statements sent. */
 async function phase(worker: Worker, fn: () => Promise<unknown>) {
   worker.counted.reset()
+  const cpu = process.cpuUsage()
   const start = now()
   await fn()
-  return { ms: ms(start, now()), statements: worker.counted.statements(), texts: worker.counted.texts() }
+  const wall = ms(start, now())
+  const used = process.cpuUsage(cpu)
+  return {
+    ms: wall,
+    cpuMs: (used.user + used.system) / 1000,
+    statements: worker.counted.statements(),
+    texts: worker.counted.texts(),
+  }
 }
 
 const phases = (create: Awaited<ReturnType<typeof phase>>, cleanup: Awaited<ReturnType<typeof phase>>): Phases => ({
   createMs: create.ms,
   cleanupMs: cleanup.ms,
+  cpuMs: create.cpuMs + cleanup.cpuMs,
   createStatements: create.statements,
   cleanupStatements: cleanup.statements,
   texts: [...create.texts, '-- cleanup --', ...cleanup.texts],
@@ -214,6 +225,7 @@ function summarize(phases: Phases[]) {
     totalMs: m((p) => p.createMs + p.cleanupMs),
     createMs: m((p) => p.createMs),
     cleanupMs: m((p) => p.cleanupMs),
+    cpuMs: m((p) => p.cpuMs),
     statements: m((p) => p.createStatements + p.cleanupStatements),
   }
 }
@@ -250,6 +262,7 @@ export async function run(): Promise<boolean> {
             'total ms': s.totalMs,
             'create ms': s.createMs,
             'cleanup ms': s.cleanupMs,
+            'client CPU ms': s.cpuMs,
             statements: s.statements,
             'floor ms': s.statements * floor,
           }
@@ -259,6 +272,7 @@ export async function run(): Promise<boolean> {
           'total ms': floor,
           'create ms': NaN,
           'cleanup ms': NaN,
+          'client CPU ms': NaN,
           statements: 1,
           'floor ms': floor,
         },
@@ -286,6 +300,7 @@ export async function run(): Promise<boolean> {
         totalMs: group('totalMs'),
         createMs: group('createMs'),
         cleanupMs: group('cleanupMs'),
+        clientCpuMs: group('cpuMs'),
         statements: group('statements'),
         floorMs: { 'select 1': floor },
       },

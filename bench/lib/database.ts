@@ -34,8 +34,12 @@ export async function openBase(): Promise<{ base: Database; url: string }> {
   return { base, url }
 }
 
-/** A postgres.js pool on `url` with the settings of `connect()`, counting what it sends. */
-export async function openCounted(url: string, database?: string): Promise<CountedDatabase> {
+/** A postgres.js pool on `url` with the settings of `connect()` (and `settings`), counting what it sends. */
+export async function openCounted(
+  url: string,
+  database?: string,
+  settings: Record<string, string> = {},
+): Promise<CountedDatabase> {
   let sent: string[] = []
   const target = new URL(url)
   if (database !== undefined) target.pathname = `/${database}`
@@ -44,7 +48,7 @@ export async function openCounted(url: string, database?: string): Promise<Count
     onnotice: () => {},
     // postgres.js reads pg_type once per new connection for array types: its own query, not ours.
     debug: (_connection, query) => void (/from pg_catalog\.pg_type/.test(query) || sent.push(query)),
-    connection: { synchronous_commit: 'off', lock_timeout: 5000 },
+    connection: { synchronous_commit: 'off', lock_timeout: 5000, ...settings },
   })
   const db = await connect({ db: drizzle(client) })
   sent = []
@@ -75,6 +79,6 @@ export const describeDb = (db: Database) =>
 
 /** The server's version (`server_version`). */
 export async function serverVersion(db: Database): Promise<string> {
-  const [row] = await db.execute<{ v: string }>('show server_version')
+  const [row] = await db.execute<{ v: string }>("select current_setting('server_version') as v")
   return row?.v ?? 'unknown'
 }
