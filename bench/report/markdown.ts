@@ -74,18 +74,19 @@ export function renderMarkdown(input: ReportInput): string {
 export function renderReadmeSection(input: ReportInput): string {
   const results = input.results.filter((r) => README_BENCHMARKS.includes(r.name))
   const growth = growthLines(results)
-  const missed = results.flatMap((r) =>
-    orderedRatios(r)
-      .filter((k) => verdict(r, k) === 'missed')
-      .map((k) => `\`${r.name}\` ${labelOf(r, k)}`),
-  )
+  const missed = results.flatMap((r) => {
+    const n = orderedRatios(r).filter((k) => verdict(r, k) === 'missed').length
+    return n === 0 ? [] : [`${n} in \`${r.name}\``]
+  })
   const suite = results.some((r) => r.name === 'suite')
   return [
     `${environmentLine({ ...input, results })} Each ratio comes from one run with its contenders interleaved round by round, medians of several rounds after a warm-up; the machine was shared with other work, so absolute times move between runs while the ratios hold better. \`npm run bench -- <name>\` runs one benchmark and writes \`bench/results/<name>.json\`; \`npm run bench -- report\` draws them all in \`bench/results/report.html\` ([Benchmarks](docs/benchmarks.md) says what each measures).`,
     '',
+    'A ratio divides what leakless takes by what the alternative takes (below 1: leakless is faster), except `ids`, which divides rates (above 1: faster), and `embedded`, which gives seconds.',
+    '',
     ratioTable(results),
     '',
-    missed.length ? `Missed: ${missed.join('; ')}.` : 'Every target is met.',
+    missed.length ? `Targets missed: ${missed.join(', ')} (the rows marked **missed**).` : 'Every target is met.',
     '',
     '**How cost grows** with the size of a table (the audit beside 1 000 000 rows of other people)' +
       (suite

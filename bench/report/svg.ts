@@ -23,7 +23,7 @@ const COLORS: Record<Tone, string> = { pass: '#2f9e5b', missed: '#d64545', repor
 export const esc = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;')
 
-const clip = (text: string, max = 66) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
+const clip = (text: string, max = 60) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
 interface Scale {
   x(value: number): number
@@ -46,7 +46,16 @@ function logScale(values: number[]): Scale {
   return { x: (v) => ((Math.log10(Math.max(v, 10 ** lo)) - lo) / span) * PLOT, ticks }
 }
 
-const tickText = (t: number) => (t >= 1000 ? `${t / 1000}k` : t >= 1 ? String(t) : String(Number(t.toPrecision(2))))
+function tickText(t: number): string {
+  for (const [size, suffix] of [
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ] as const) {
+    if (t >= size) return `${Number((t / size).toPrecision(3))}${suffix}`
+  }
+  return String(Number(t.toPrecision(2)))
+}
 
 /**
  * Horizontal bars, one per row. With `log`, bars start at the left edge of a log axis and a dashed line

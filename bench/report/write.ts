@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { format, resolveConfig } from 'prettier'
 import { RESULTS_DIR } from '../lib/measure.js'
 import { renderHtml } from './html.js'
 import { loadReportInput, type ReportInput } from './load.js'
@@ -31,7 +32,9 @@ export function writeReport(dir = RESULTS_DIR): { html: string; markdown: string
 export async function writeReadme(dir = RESULTS_DIR): Promise<void> {
   const { input } = writeReport(dir)
   if (input.results.length === 0) throw new Error(`No results in ${dir}: run npm run bench first.`)
-  writeFileSync(SNAPSHOT, `${JSON.stringify(input, null, 2)}\n`)
+  // As prettier writes JSON, so that `npm run lint` passes on the committed file.
+  const options = (await resolveConfig(SNAPSHOT)) ?? {}
+  writeFileSync(SNAPSHOT, await format(JSON.stringify(input), { ...options, parser: 'json' }))
   const readme = readFileSync(README, 'utf8')
   writeFileSync(README, replaceBlock(readme, await generateBlock(input, README)))
   console.log(`readme: the Performance block of ${README} and ${SNAPSHOT}`)

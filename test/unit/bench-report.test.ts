@@ -56,7 +56,7 @@ describe('the report from JSON files', () => {
     const input: ReportInput = { results: fixtureResults, run: null }
     const section = renderReadmeSection(input)
     expect(section).not.toContain('`isolation`')
-    expect(section).toContain('Missed: `audit` audit({ runTag, ledger }) vs the raw indexed prefix query.')
+    expect(section).toContain('Targets missed: 1 in `audit` (the rows marked **missed**).')
     expect(section).toContain('the suite at 200 and 1 000 tests comes with `npm run bench -- suite`')
     expect(renderReadmeSection(input)).toBe(section) // deterministic
   })
