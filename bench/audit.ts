@@ -18,6 +18,7 @@ import { interleave, medians, printTable, writeResult } from './lib/measure.js'
 
 const FOREIGN_ROWS = Number(process.env.LEAKLESS_BENCH_FOREIGN_ROWS ?? 1_000_000)
 const OURS = 100
+const CPU_CALLS = 5
 const database = `bench_audit_test_${randomBytes(4).toString('hex')}`
 const INDEXES = [
   'create index users_id_prefix_idx on users (id text_pattern_ops)',
@@ -34,17 +35,12 @@ const STAGES: Record<Stage, { title: string; rounds: number }> = {
 interface Measured {
   ms: Record<string, number>
   statements: Record<string, number>
+  clientCpuMs: Record<string, number>
 }
 
-async function measureStage(
-  counted: CountedDatabase,
-  run: RunContext,
-  rounds: number,
-  custom: CountedDatabase | null,
-): Promise<Measured> {
+async function measureStage(counted: CountedDatabase, run: RunContext, rounds: number): Promise<Measured> {
   const { db } = counted
   invalidateSchema(db) // indexes changed: discovery reads them from the catalog
-  if (custom) invalidateSchema(custom.db)
   await db.execute('analyze users')
   const contenders: Record<string, () => Promise<unknown>> = {
     'audit({ runTag, ledger })': async () => {
@@ -56,13 +52,6 @@ async function measureStage(
       const report = await sweep({ db, dryRun: true, olderThanMs: 0, exceptRunTag: run.runTag })
       if (report.swept.length !== 1) throw new Error(`the sweep found ${report.swept.length} dead processes, not 1`)
     },
-    // A diagnosis, not leakless as it ships: the same audit where the server plans every execution of a
-    // prepared statement with its prefix (a generic plan cannot use a prefix index for `like $1`).
-    ...(custom && {
-      'audit({ runTag, ledger }), custom plans': () =>
-        audit({ db: custom.db, runTag: run.runTag, ledger: run.ledger.entries }),
-      'audit({ runTag }), custom plans': () => audit({ db: custom.db, runTag: run.runTag }),
-    }),
     'raw prefix query': async () => {
       const rows = await db.execute('select id from users where id like $1', [likePrefix(`${run.runTag}-`)])
       if (rows.length !== OURS) throw new Error(`the raw query found ${rows.length} rows`)
@@ -70,14 +59,19 @@ async function measureStage(
   }
   const ms = medians(await interleave(contenders, { rounds, warmup: 2 }))
   const statements: Record<string, number> = {}
+  // Untimed: one call's statements, and this process's CPU time per call over CPU_CALLS (the client's share).
+  const clientCpuMs: Record<string, number> = {}
   for (const [name, fn] of Object.entries(contenders)) {
-    const on = name.endsWith('custom plans') ? custom! : counted
-    on.reset()
+    counted.reset()
     await fn()
-    statements[name] = on.statements()
-    if (process.env.LEAKLESS_BENCH_PROFILE) console.log(`\n${name}:\n  ${on.texts().join('\n  ')}`)
+    statements[name] = counted.statements()
+    if (process.env.LEAKLESS_BENCH_PROFILE) console.log(`\n${name}:\n  ${counted.texts().join('\n  ')}`)
+    const cpu = process.cpuUsage()
+    for (let i = 0; i < CPU_CALLS; i++) await fn()
+    const used = process.cpuUsage(cpu)
+    clientCpuMs[name] = (used.user + used.system) / 1000 / CPU_CALLS
   }
-  return { ms, statements }
+  return { ms, statements, clientCpuMs }
 }
 
 /** A dead process of an old run, registered, with 5 users of its own: what the sweep finds. */
@@ -95,13 +89,11 @@ export async function run(): Promise<boolean> {
   const { base, url } = await openBase()
   await base.execute(`create database ${database}`)
   let counted: CountedDatabase | undefined
-  let custom: CountedDatabase | undefined
   let leakless: RunContext | undefined
   const stages = {} as Record<Stage, Measured>
   let version: string | undefined
   try {
     counted = await openCounted(url, database)
-    custom = await openCounted(url, database, { plan_cache_mode: 'force_custom_plan' })
     const { db } = counted
     version = await serverVersion(db)
     await ensureSchema(db, { migrationsFolder: MIGRATIONS })
@@ -110,7 +102,7 @@ export async function run(): Promise<boolean> {
     await deadProcess(db)
 
     const stage = async (name: Stage) => {
-      stages[name] = await measureStage(counted!, leakless!, STAGES[name].rounds, name === 'index' ? custom! : null)
+      stages[name] = await measureStage(counted!, leakless!, STAGES[name].rounds)
       printStage(name, stages[name])
     }
     await stage('small')
@@ -131,7 +123,6 @@ export async function run(): Promise<boolean> {
   } finally {
     await leakless?.close().catch(() => {})
     await counted?.close()
-    await custom?.close()
     await base.execute(`drop database if exists ${database}`)
     await base.close()
   }
@@ -158,6 +149,7 @@ export async function run(): Promise<boolean> {
       (Object.keys(stages) as Stage[]).flatMap((k) => [
         [`${k}.medianMs`, stages[k].ms],
         [`${k}.statements`, stages[k].statements],
+        [`${k}.clientCpuMs`, stages[k].clientCpuMs],
       ]),
     ),
     ratios: {
@@ -167,8 +159,6 @@ export async function run(): Promise<boolean> {
       'noIndex.auditVsRaw': noIndex.ms[b]! / raw,
       'index.sweepVsRaw': index.ms[s]! / raw,
       'noIndex.sweepVsRaw': noIndex.ms[s]! / raw,
-      'index.auditLedgerCustomPlansVsRaw': index.ms[`${a}, custom plans`]! / raw,
-      'index.auditCustomPlansVsRaw': index.ms[`${b}, custom plans`]! / raw,
       'small.auditLedgerVsRaw': small.ms[a]! / small.ms['raw prefix query']!,
       'auditLedger.largeVsSmall': index.ms[a]! / small.ms[a]!,
     },
@@ -180,8 +170,6 @@ export async function run(): Promise<boolean> {
       'noIndex.auditVsRaw': `audit({ runTag }) without the prefix indexes vs the raw indexed query, ${big}`,
       'index.sweepVsRaw': `dry-run sweep vs the raw indexed prefix query, ${big}, indexed`,
       'noIndex.sweepVsRaw': `dry-run sweep without the prefix indexes vs the raw indexed query, ${big}`,
-      'index.auditLedgerCustomPlansVsRaw': `diagnosis: audit({ runTag, ledger }) with plan_cache_mode=force_custom_plan vs the raw indexed query, ${big}`,
-      'index.auditCustomPlansVsRaw': `diagnosis: audit({ runTag }) with plan_cache_mode=force_custom_plan vs the raw indexed query, ${big}`,
       'small.auditLedgerVsRaw': `audit({ runTag, ledger }) vs the raw prefix query, ${smallSize}`,
       'auditLedger.largeVsSmall': `audit({ runTag, ledger }) at ${big} vs at ${smallSize} (indexed)`,
     },
@@ -214,13 +202,14 @@ export async function run(): Promise<boolean> {
   }).pass
 }
 
-function printStage(name: Stage, { ms, statements }: Measured): void {
+function printStage(name: Stage, { ms, statements, clientCpuMs }: Measured): void {
   printTable(`audit, ${STAGES[name].title}: median of ${STAGES[name].rounds} interleaved rounds`, [
     ...Object.keys(ms).map((k) => ({
       contender: k,
       'median ms': ms[k]!,
       'vs raw query': ms[k]! / ms['raw prefix query']!,
       statements: statements[k]!,
+      'client CPU ms': clientCpuMs[k]!,
     })),
   ])
 }

@@ -305,7 +305,7 @@ export async function run(): Promise<boolean> {
         ...(queue ? {} : { background: 'not measured: src/lifecycle/cleanup-queue.ts is not there yet' }),
         server: `PostgreSQL ${version}`,
         driver: counted.db.driver,
-        connection: 'synchronous_commit=off, as connect() opens it',
+        connection: 'synchronous_commit=off, jit=off, as connect() opens it',
         statements: 'counted on the connection; a background cleanup overlapping the next test is counted there',
       },
       metrics: {

@@ -48,7 +48,8 @@ export async function openCounted(
     onnotice: () => {},
     // postgres.js reads pg_type once per new connection for array types: its own query, not ours.
     debug: (_connection, query) => void (/from pg_catalog\.pg_type/.test(query) || sent.push(query)),
-    connection: { synchronous_commit: 'off', lock_timeout: 5000, ...settings },
+    // The settings connect() gives its connections.
+    connection: { synchronous_commit: 'off', lock_timeout: 5000, jit: 'off', ...settings },
   })
   const db = await connect({ db: drizzle(client) })
   sent = []
