@@ -137,6 +137,40 @@ async function leaklessRolledBack(worker: Worker, i: number): Promise<Phases> {
   return phases(create, cleanup)
 }
 
+/** The test's rows inserted by hand with drizzle (on the connection or in a transaction); their ids. */
+async function insertByHand(db: AnyPgDatabase, p: string) {
+  const ids = {
+    users: [`${p}u1`, `${p}u2`],
+    sessions: [`${p}s1`, `${p}s2`],
+    bookings: [1, 2, 3].map((n) => `${p}b${n}`),
+  }
+  await db.insert(users).values([
+    { id: ids.users[0]!, email: `${p}u1@example.test`, name: 'Pat Parent', role: 'parent' },
+    { id: ids.users[1]!, email: `${p}u2@example.test`, name: 'Ines Instructor', role: 'instructor' },
+  ])
+  const expiresAt = new Date(Date.now() + 24 * HOUR)
+  await db
+    .insert(sessions)
+    .values(ids.sessions.map((id, n) => ({ id, userId: ids.users[0]!, token: `${id}t${n}`, expiresAt })))
+  const slot = (n: number) => new Date(Date.now() + 7 * 24 * HOUR + n * HOUR)
+  await db
+    .insert(bookings)
+    .values(
+      ids.bookings.map((id, n) => ({
+        id,
+        parentId: ids.users[0]!,
+        instructorId: ids.users[1]!,
+        scheduledAt: slot(n),
+        amountCents: 5000,
+      })),
+    )
+  await db.insert(activity).values([
+    { userId: ids.users[0]!, action: 'signed up' },
+    { userId: ids.users[0]!, action: 'booked' },
+  ])
+  return ids
+}
+
 /** Hand-written drizzle inserts of the same rows in a transaction, rolled back after the test. */
 async function handWrittenRollback(worker: Worker, i: number): Promise<Phases> {
   const { db } = worker.counted
@@ -149,29 +183,7 @@ async function handWrittenRollback(worker: Worker, i: number): Promise<Phases> {
   const create = await phase(worker, async () => {
     done = db.drizzle
       .transaction(async (tx) => {
-        await tx.insert(users).values([
-          { id: `${p}u1`, email: `${p}u1@example.test`, name: 'Pat Parent', role: 'parent' },
-          { id: `${p}u2`, email: `${p}u2@example.test`, name: 'Ines Instructor', role: 'instructor' },
-        ])
-        const expiresAt = new Date(Date.now() + 24 * HOUR)
-        await tx.insert(sessions).values([
-          { id: `${p}s1`, userId: `${p}u1`, token: `${p}t1`, expiresAt },
-          { id: `${p}s2`, userId: `${p}u1`, token: `${p}t2`, expiresAt },
-        ])
-        const slot = (n: number) => new Date(Date.now() + 7 * 24 * HOUR + n * HOUR)
-        await tx.insert(bookings).values(
-          [1, 2, 3].map((n) => ({
-            id: `${p}b${n}`,
-            parentId: `${p}u1`,
-            instructorId: `${p}u2`,
-            scheduledAt: slot(n),
-            amountCents: 5000,
-          })),
-        )
-        await tx.insert(activity).values([
-          { userId: `${p}u1`, action: 'signed up' },
-          { userId: `${p}u1`, action: 'booked' },
-        ])
+        await insertByHand(tx as unknown as AnyPgDatabase, p)
         created()
         await ended
         tx.rollback()
@@ -188,6 +200,22 @@ async function handWrittenRollback(worker: Worker, i: number): Promise<Phases> {
   return phases(create, cleanup)
 }
 
+/** The same rows inserted by hand and committed, then deleted by hand with their ids known, children first. */
+async function handWrittenDeletes(worker: Worker, i: number): Promise<Phases> {
+  const { db } = worker.counted
+  let ids: Awaited<ReturnType<typeof insertByHand>> | undefined
+  const create = await phase(worker, async () => (ids = await insertByHand(db.drizzle, `${worker.run.prefix}del${i}-`)))
+  const cleanup = await phase(worker, () =>
+    db.transaction(async (exec) => {
+      await exec('delete from activity where user_id = any($1)', [ids!.users])
+      await exec('delete from bookings where id = any($1)', [ids!.bookings])
+      await exec('delete from sessions where id = any($1)', [ids!.sessions])
+      await exec('delete from users where id = any($1)', [ids!.users])
+    }),
+  )
+  return phases(create, cleanup)
+}
+
 type Contender = (worker: Worker, i: number) => Promise<Phases>
 
 /** Short keys of the contenders, for the JSON. */
@@ -196,6 +224,7 @@ const KEYS: Record<string, string> = {
   'leakless, background cleanup': 'background',
   'leakless, after-each, a value handed out': 'discovering',
   'hand-written, rolled back': 'rollback',
+  'hand-written, deleted by id': 'handDeletes',
   'leakless factories, rolled back': 'transaction',
 }
 
@@ -252,6 +281,7 @@ export async function run(): Promise<boolean> {
       ...(queue ? { 'leakless, background cleanup': (w: Worker, i: number) => leaklessTest(w, i, 'background') } : {}),
       'leakless, after-each, a value handed out': (w, i) => leaklessTest(w, i, 'after-each', { handsOut: true }),
       'hand-written, rolled back': handWrittenRollback,
+      'hand-written, deleted by id': handWrittenDeletes,
       'leakless factories, rolled back': leaklessRolledBack,
     }
     const samples = await runBlocks(worker, contenders, async () => {
@@ -289,7 +319,7 @@ export async function run(): Promise<boolean> {
     )
     const group = (field: keyof ReturnType<typeof summarize>) =>
       Object.fromEntries(Object.entries(summary).map(([k, s]) => [k, s[field]]))
-    const { afterEach, rollback, transaction, background, discovering } = summary as Record<
+    const { afterEach, rollback, transaction, background, discovering, handDeletes } = summary as Record<
       string,
       ReturnType<typeof summarize>
     >
@@ -322,6 +352,9 @@ export async function run(): Promise<boolean> {
         createVsHandInsert: afterEach!.createMs / rollback!.createMs,
         transactionVsRollback: transaction!.totalMs / rollback!.totalMs,
         discoveringVsAfterEach: discovering!.totalMs / afterEach!.totalMs,
+        afterEachVsHandDeletes: afterEach!.totalMs / handDeletes!.totalMs,
+        cleanupVsHandDeletes: afterEach!.cleanupMs / handDeletes!.cleanupMs,
+        handDeletesVsRollback: handDeletes!.totalMs / rollback!.totalMs,
         afterEachStatementsVsRollback: afterEach!.statements / rollback!.statements,
         afterEachVsFloor: afterEach!.totalMs / (afterEach!.statements * floor),
       },
@@ -332,6 +365,9 @@ export async function run(): Promise<boolean> {
           "one test's create + background cleanup (its critical path) vs hand-written inserts rolled back",
         createVsHandInsert: "one test's inserts: factories vs hand-written drizzle inserts",
         transactionVsRollback: 'factories in a rolled-back transaction vs hand-written inserts rolled back',
+        afterEachVsHandDeletes: "one test's create + after-each cleanup vs hand-written inserts and deletes by id",
+        cleanupVsHandDeletes: "one test's cleanup vs hand-written deletes by id (4 statements in a transaction)",
+        handDeletesVsRollback: 'hand-written inserts and deletes by id vs the same inserts rolled back',
         discoveringVsAfterEach: 'a leakless test that handed a value out (cleanup with discovery) vs one that did not',
         afterEachStatementsVsRollback: 'statements (round trips) of one test: leakless after-each vs rolled back',
         afterEachVsFloor: 'one leakless test vs its statements × select 1 (the round-trip floor)',
