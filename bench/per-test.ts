@@ -153,17 +153,15 @@ async function insertByHand(db: AnyPgDatabase, p: string) {
     .insert(sessions)
     .values(ids.sessions.map((id, n) => ({ id, userId: ids.users[0]!, token: `${id}t${n}`, expiresAt })))
   const slot = (n: number) => new Date(Date.now() + 7 * 24 * HOUR + n * HOUR)
-  await db
-    .insert(bookings)
-    .values(
-      ids.bookings.map((id, n) => ({
-        id,
-        parentId: ids.users[0]!,
-        instructorId: ids.users[1]!,
-        scheduledAt: slot(n),
-        amountCents: 5000,
-      })),
-    )
+  await db.insert(bookings).values(
+    ids.bookings.map((id, n) => ({
+      id,
+      parentId: ids.users[0]!,
+      instructorId: ids.users[1]!,
+      scheduledAt: slot(n),
+      amountCents: 5000,
+    })),
+  )
   await db.insert(activity).values([
     { userId: ids.users[0]!, action: 'signed up' },
     { userId: ids.users[0]!, action: 'booked' },
