@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- report`: bench/results/report.html and report.md from the JSON files there.
  * `npm run bench -- readme`: the same, and the README's "Performance" block from them, with the
- * results it quotes kept in bench/snapshot.json (committed: a unit test checks the block against it).
+ * results it quotes kept in bench/snapshot.json (committed: a unit test checks the block against it);
+ * without results, the block is generated again from that snapshot.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { format, resolveConfig } from 'prettier'
@@ -30,8 +31,13 @@ export function writeReport(dir = RESULTS_DIR): { html: string; markdown: string
 
 /** The report, then the README's block and bench/snapshot.json from the same results. */
 export async function writeReadme(dir = RESULTS_DIR): Promise<void> {
-  const { input } = writeReport(dir)
-  if (input.results.length === 0) throw new Error(`No results in ${dir}: run npm run bench first.`)
+  let { input } = writeReport(dir)
+  if (input.results.length === 0) {
+    // No run here (a fresh clone, a merge): the block is drawn again from the figures it quoted.
+    if (!existsSync(SNAPSHOT)) throw new Error(`No results in ${dir} and no ${SNAPSHOT}: run npm run bench first.`)
+    input = JSON.parse(readFileSync(SNAPSHOT, 'utf8')) as ReportInput
+    console.log(`readme: no results in ${dir}; the block is generated again from ${SNAPSHOT}`)
+  }
   // As prettier writes JSON, so that `npm run lint` passes on the committed file.
   const options = (await resolveConfig(SNAPSHOT)) ?? {}
   writeFileSync(SNAPSHOT, await format(JSON.stringify(input), { ...options, parser: 'json' }))
