@@ -1,18 +1,17 @@
 /**
- * Cleanup of a graph (100 users, 200 sessions, 300 bookings, 300 activity rows) against hand-written
- * optimal deletes and TRUNCATE … CASCADE; and a typical test's rows created and cleaned 200 times
- * against the same work in a transaction that is rolled back. Runs in a private copy of the
- * reference tables (the TRUNCATE contender never touches the real ones).
+ * Cleanup of a graph (100 users, 200 sessions, 300 bookings, 300 activity rows the app wrote, untagged)
+ * by leakless against hand-written deletes that know every id, and against TRUNCATE … CASCADE (reported).
+ * Runs in a private copy of the reference tables (the TRUNCATE contender never touches the real ones),
+ * dropped at the end; contenders interleaved, their order rotating every round. One test's create +
+ * cleanup is `npm run bench -- per-test`.
  */
 import { randomBytes } from 'node:crypto'
-import { cpus } from 'node:os'
-import { fileURLToPath } from 'node:url'
-import { connect, ensureSchema, type Database } from '../src/db/index.js'
 import { cleanupPrefix, createRun, type RunContext } from '../src/index.js'
-import { median, printTable, writeResult } from './lib/measure.js'
+import { describeDb, openBase, serverVersion } from './lib/database.js'
+import { interleave, medians, printTable, writeResult } from './lib/measure.js'
 
-const GRAPH_ROUNDS = 11
-const PER_TEST_ROUNDS = 200
+const ROUNDS = 15
+const WARMUP = 2
 const schema = `bench_${randomBytes(4).toString('hex')}`
 const T = (name: string) => `${schema}.${name}`
 
@@ -52,122 +51,68 @@ async function insertGraph(
   return { users, sessions, bookings }
 }
 
-const elapsed = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6
+const GRAPH = { users: 100, sessions: 200, bookings: 300, activity: 300 }
 
 export async function run(): Promise<boolean> {
-  const db: Database = await connect()
+  const { base: db } = await openBase()
   const options = { schemas: [schema] }
   let leakless: RunContext | undefined
   try {
-    // The private tables copy the reference ones: apply its migrations first (fresh database).
-    await ensureSchema(db, { migrationsFolder: fileURLToPath(new URL('../factories/migrations', import.meta.url)) })
     for (const statement of DDL) await db.execute(statement)
+    const version = await serverVersion(db)
     leakless = await createRun({ db, cleanup: options })
-    const graph = { users: 100, sessions: 200, bookings: 300, activity: 300 }
-    const times: Record<string, number[]> = { leakless: [], handWritten: [], truncate: [] }
-    for (let round = 0; round < GRAPH_ROUNDS + 1; round++) {
-      // leakless: one data-modifying CTE by prefix, with the FK closure (activity is untagged)
-      const scope = leakless.scope(`graph ${round}`)
-      await insertGraph((t, p) => db.execute(t, p), scope.prefix, graph)
-      let start = process.hrtime.bigint()
-      const report = await cleanupPrefix(db, scope.prefix, options)
-      if (round > 0) times.leakless!.push(elapsed(start))
-      if (report.total !== 900) throw new Error(`cleanup deleted ${report.total} rows, expected 900`)
-
-      // hand-written: knows every id, children first, in one transaction
-      const hand = leakless.scope(`hand ${round}`)
-      const ids = await insertGraph((t, p) => db.execute(t, p), hand.prefix, graph)
-      start = process.hrtime.bigint()
-      await db.transaction(async (exec) => {
-        await exec(`delete from ${T('activity')} where user_id = any($1)`, [ids.users])
-        await exec(`delete from ${T('bookings')} where id = any($1)`, [ids.bookings])
-        await exec(`delete from ${T('sessions')} where id = any($1)`, [ids.sessions])
-        await exec(`delete from ${T('users')} where id = any($1)`, [ids.users])
-      })
-      if (round > 0) times.handWritten!.push(elapsed(start))
-
-      // TRUNCATE … CASCADE of the same (private) tables
-      await insertGraph((t, p) => db.execute(t, p), leakless.scope(`truncate ${round}`).prefix, graph)
-      start = process.hrtime.bigint()
-      await db.execute(`truncate ${T('activity')}, ${T('bookings')}, ${T('sessions')}, ${T('users')} cascade`)
-      if (round > 0) times.truncate!.push(elapsed(start))
+    const run = leakless
+    const insert = (prefix: string) => insertGraph((t, p) => db.execute(t, p), prefix, GRAPH)
+    let round = 0
+    let prefix = ''
+    let ids: Awaited<ReturnType<typeof insert>> | null = null
+    const contenders: Record<string, () => Promise<unknown>> = {
+      // one data-modifying statement by prefix, with the FK closure (activity is untagged)
+      leakless: async () => {
+        const report = await cleanupPrefix(db, prefix, options)
+        if (report.total !== 900) throw new Error(`cleanup deleted ${report.total} rows, expected 900`)
+      },
+      // knows every id, children first, in one transaction
+      handWritten: () =>
+        db.transaction(async (exec) => {
+          await exec(`delete from ${T('activity')} where user_id = any($1)`, [ids!.users])
+          await exec(`delete from ${T('bookings')} where id = any($1)`, [ids!.bookings])
+          await exec(`delete from ${T('sessions')} where id = any($1)`, [ids!.sessions])
+          await exec(`delete from ${T('users')} where id = any($1)`, [ids!.users])
+        }),
+      truncate: () =>
+        db.execute(`truncate ${T('activity')}, ${T('bookings')}, ${T('sessions')}, ${T('users')} cascade`),
     }
-
-    // Per test: 1 parent, 1 instructor, 2 sessions, 3 bookings, 2 activity rows
-    const typical = { users: 2, sessions: 2, bookings: 3, activity: 2 }
-    const perTest: Record<string, number[]> = { createAndCleanup: [], discovering: [], rollback: [] }
-    const rollback = new Error('rollback')
-    for (let i = 0; i < PER_TEST_ROUNDS + 20; i++) {
-      const scope = leakless.scope(`test ${i}`)
-      let start = process.hrtime.bigint()
-      await insertGraph((t, p) => db.execute(t, p), scope.prefix, typical)
-      await cleanupPrefix(db, scope.prefix, options)
-      if (i >= 20) perTest.createAndCleanup!.push(elapsed(start))
-
-      // scope.cleanup() after the test handed a value out (an e-mail for a sign-up form): it also looks
-      // for that value in text columns nobody named, on a second connection, while it deletes.
-      const handing = leakless.scope(`hands out ${i}`)
-      handing.email('signup')
-      start = process.hrtime.bigint()
-      await insertGraph((t, p) => db.execute(t, p), handing.prefix, typical)
-      await handing.cleanup()
-      if (i >= 20) perTest.discovering!.push(elapsed(start))
-
-      const other = leakless.scope(`rollback ${i}`)
-      start = process.hrtime.bigint()
-      await db
-        .transaction(async (exec) => {
-          await insertGraph(exec, other.prefix, typical)
-          throw rollback
-        })
-        .catch((error: unknown) => {
-          if (error !== rollback) throw error
-        })
-      if (i >= 20) perTest.rollback!.push(elapsed(start))
-    }
-
-    const ms = Object.fromEntries(Object.entries({ ...times, ...perTest }).map(([k, v]) => [k, median(v)]))
+    const ms = medians(
+      await interleave(contenders, {
+        rounds: ROUNDS,
+        warmup: WARMUP,
+        before: async (name) => {
+          prefix = run.scope(`${name} ${round++}`).prefix
+          ids = await insert(prefix)
+        },
+      }),
+    )
     const vsHandWritten = ms.leakless! / ms.handWritten!
     const vsTruncate = ms.leakless! / ms.truncate!
-    const perTestVsRollback = ms.createAndCleanup! / ms.rollback!
-    const discoveringVsRollback = ms.discovering! / ms.rollback!
-    printTable(
-      `cleanup: graph of 900 rows, median of ${GRAPH_ROUNDS} rounds (${db.driver}, ${db.target.host}:${db.target.port}/${db.target.database})`,
-      [
-        { contender: 'leakless cleanup (prefix + FK closure)', 'median ms': ms.leakless!, ratio: 1 },
-        {
-          contender: 'hand-written deletes (ids known)',
-          'median ms': ms.handWritten!,
-          ratio: ms.handWritten! / ms.leakless!,
-        },
-        { contender: 'TRUNCATE … CASCADE', 'median ms': ms.truncate!, ratio: ms.truncate! / ms.leakless! },
-      ],
-    )
-    printTable(`per test: 9 rows created and removed, median of ${PER_TEST_ROUNDS}`, [
-      { contender: 'create + leakless cleanup', 'median ms': ms.createAndCleanup!, ratio: 1 },
-      {
-        contender: 'create + scope.cleanup() with discovery',
-        'median ms': ms.discovering!,
-        ratio: ms.discovering! / ms.createAndCleanup!,
-      },
-      {
-        contender: 'create in a rolled-back transaction',
-        'median ms': ms.rollback!,
-        ratio: ms.rollback! / ms.createAndCleanup!,
-      },
+    printTable(`cleanup: graph of 900 rows, median of ${ROUNDS} interleaved rounds (${describeDb(db)})`, [
+      { contender: 'leakless cleanup (prefix + FK closure)', 'median ms': ms.leakless!, ratio: 1 },
+      { contender: 'hand-written deletes (ids known)', 'median ms': ms.handWritten!, ratio: 1 / vsHandWritten },
+      { contender: 'TRUNCATE … CASCADE', 'median ms': ms.truncate!, ratio: 1 / vsTruncate },
     ])
-    const result = writeResult(
-      'cleanup',
-      { medianMs: ms },
-      { vsHandWritten, vsTruncate, perTestVsRollback, discoveringVsRollback },
-      { vsHandWritten: '<= 1.3', perTestVsRollback: '<= 1.5' },
-      cpus().length,
-    )
-    console.log(
-      `\nratios.vsHandWritten = ${vsHandWritten.toFixed(3)} (target <= 1.3), ratios.vsTruncate = ${vsTruncate.toFixed(3)} (reported), ratios.perTestVsRollback = ${perTestVsRollback.toFixed(3)} (target <= 1.5), ratios.discoveringVsRollback = ${discoveringVsRollback.toFixed(3)} (reported): ${result.pass ? 'pass' : 'FAIL'}`,
-    )
-    return result.pass
+    return writeResult({
+      name: 'cleanup',
+      config: { graph: GRAPH, rounds: ROUNDS, warmup: WARMUP, server: `PostgreSQL ${version}`, driver: db.driver },
+      metrics: { medianMs: ms },
+      ratios: { vsHandWritten, vsTruncate },
+      targets: { vsHandWritten: '<= 1.2' },
+      labels: {
+        vsHandWritten: 'cleanup of a 900-row graph vs hand-written deletes with known ids',
+        vsTruncate: 'cleanup of a 900-row graph vs TRUNCATE … CASCADE',
+      },
+    }).pass
   } finally {
+    await leakless?.close().catch(() => {})
     await db.execute(`drop schema if exists ${schema} cascade`)
     await db.close()
   }

@@ -1,6 +1,6 @@
 /** ids/s of scope.id() against crypto.randomUUID(), nanoid and uuid v7, in one warmed-up process. */
 import { randomUUID } from 'node:crypto'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { nanoid } from 'nanoid'
 import { v7 as uuidv7 } from 'uuid'
@@ -59,13 +59,21 @@ export async function run(): Promise<boolean> {
       'vs randomUUID': opsPerSecond[name]! / opsPerSecond['crypto.randomUUID()']!,
     })),
   )
-  const result = writeResult(
-    'ids',
-    { opsPerSec: opsPerSecond },
-    { vsRandomUUID },
-    { vsRandomUUID: '>= 2.0' },
-    cpus().length,
-  )
-  console.log(`\nratios.vsRandomUUID = ${vsRandomUUID.toFixed(2)} (target >= 2.0): ${result.pass ? 'pass' : 'FAIL'}`)
+  const result = writeResult({
+    name: 'ids',
+    config: { rounds: ROUNDS, roundSeconds: ROUND_SECONDS, warmupRounds: WARMUP_ROUNDS, passes: 2 },
+    metrics: { opsPerSec: opsPerSecond },
+    ratios: {
+      vsRandomUUID,
+      vsNanoid: opsPerSecond['scope.id()']! / opsPerSecond['nanoid()']!,
+      vsUuidV7: opsPerSecond['scope.id()']! / opsPerSecond['uuid v7']!,
+    },
+    targets: { vsRandomUUID: '>= 4' },
+    labels: {
+      vsRandomUUID: 'scope.id() ids/s vs crypto.randomUUID()',
+      vsNanoid: 'scope.id() ids/s vs nanoid()',
+      vsUuidV7: 'scope.id() ids/s vs uuid v7',
+    },
+  })
   return result.pass
 }

@@ -6,7 +6,6 @@
  * worker ran before. Runs in a private schema.
  */
 import { randomBytes } from 'node:crypto'
-import { cpus } from 'node:os'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { bigserial, integer, pgSchema, text } from 'drizzle-orm/pg-core'
@@ -83,17 +82,19 @@ export async function run(): Promise<boolean> {
         'ledger entries': w.ledgerEntries,
       })),
     )
-    const result = writeResult(
-      'ledger',
-      { first: { ...first }, last: { ...last } },
-      { rateLastVsFirst, cpuLastVsFirst, heapLastVsFirst },
+    const result = writeResult({
+      name: 'ledger',
+      config: { cycles: CYCLES, window: WINDOW, driver: db.driver },
+      metrics: { first: { ...first }, last: { ...last } },
+      ratios: { rateLastVsFirst, cpuLastVsFirst, heapLastVsFirst },
       // Heap after a full GC is steady where rates follow the machine's load: the target is on it.
-      { heapLastVsFirst: '<= 1.3' },
-      cpus().length,
-    )
-    console.log(
-      `\nratios.rateLastVsFirst = ${rateLastVsFirst.toFixed(3)} (reported), ratios.cpuLastVsFirst = ${cpuLastVsFirst.toFixed(3)} (reported), ratios.heapLastVsFirst = ${heapLastVsFirst.toFixed(3)} (target <= 1.3), ledger entries after ${CYCLES} cycles: ${last.ledgerEntries}: ${result.pass ? 'pass' : 'FAIL'}`,
-    )
+      targets: { heapLastVsFirst: '<= 1.3' },
+      labels: {
+        rateLastVsFirst: `create + cleanup cycles/s: the last ${WINDOW} vs the first ${WINDOW}`,
+        cpuLastVsFirst: `CPU time per cycle: the last ${WINDOW} vs the first ${WINDOW}`,
+        heapLastVsFirst: `heap after a full GC: after ${CYCLES} cycles vs after ${WINDOW}`,
+      },
+    })
     return result.pass
   } finally {
     await leakless?.close().catch(() => {})
