@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<boolean> }>>
   ledger: () => import('./ledger.js'),
   schema: () => import('./schema-setup.js'),
   isolation: () => import('./isolation.js'),
+  suite: () => import('./suite.js'),
 }
 
 const names = process.argv.slice(2)
