@@ -100,14 +100,19 @@ export function buildAuditQueries(
       return parts
     }
     // Owned rows of a table: seeds, or rows referencing owned rows; a table already on the path is not re-entered.
+    // As the table's own query: with a primary key, one branch per condition (each can use its index).
     const owned = (name: string, alias: string, path: readonly string[]): string => {
       const table = graph.tables.get(name)!
-      const parts = seedParts(table, alias)
+      const branch = table.primaryKey.length > 0 ? `${alias}b` : alias
+      const parts = seedParts(table, branch)
       for (const fk of ownersOf(name)) {
         if (path.includes(fk.refTable)) continue
-        parts.push(dependsOn(fk, alias, [...path, name]))
+        parts.push(dependsOn(fk, branch, [...path, name]))
       }
-      return parts.length === 0 ? 'false' : `(${parts.join(' or ')})`
+      if (parts.length === 0) return 'false'
+      if (branch === alias) return `(${parts.join(' or ')})`
+      const key = table.primaryKey.map((c) => `${branch}.${q(c)}`).join(', ')
+      return `${tuple(alias, table.primaryKey)} in (${parts.map((p) => `select ${key} from ${qTable(table)} as ${branch} where ${p}`).join(' union all ')})`
     }
     const dependsOn = (fk: ForeignKey, alias: string, path: readonly string[]): string => {
       const p = `p${++depth}`
@@ -130,7 +135,16 @@ export function buildAuditQueries(
         ? 'null::text'
         : `case ${conditions.map((c, i) => `when ${c} then ${literal(names[i]!)}`).join(' ')} end`
     const where = [...tagged, ...keyed, ...via, ...deep]
-    const conditions = where.length > 0 ? where.join(' or ') : 'false'
+    // Each condition in a branch of its own, joined by the primary key: one OR across a LIKE, a key list
+    // and a subquery leaves the planner a sequential scan (measured: 735 ms beside 1 000 000 rows not
+    // ours, against 0.8 ms for the indexed prefix query alone); a branch each can use its own index.
+    const pk = t.primaryKey.map(q).join(', ')
+    const conditions =
+      where.length === 0
+        ? 'false'
+        : where.length === 1 || t.primaryKey.length === 0
+          ? where.join(' or ')
+          : `${tuple('t', t.primaryKey)} in (${where.map((c) => `select ${pk} from ${qTable(t)} as t where ${c}`).join(' union all ')})`
     // A table found by ledger keys alone never names $1: it still needs a type.
     const typed = /\$1(?![0-9])/.test(conditions) ? conditions : `(${conditions}) and $1::text is not null`
     const order = t.primaryKey.length > 0 ? ` order by ${t.primaryKey.map((c) => `t.${q(c)}`).join(', ')}` : ''

@@ -140,6 +140,8 @@ async function connectUrl(
     connection: {
       synchronous_commit: 'off',
       lock_timeout: CONNECTION_LOCK_TIMEOUT_MS,
+      // The audit's and cleanup's statements are small; JIT compiled one for 176 ms that ran in 1 ms.
+      jit: 'off',
       ...(options.searchPath ? { search_path: searchPathOf(options.searchPath) } : {}),
     },
   })
@@ -212,7 +214,7 @@ async function connectPg(
     connectionTimeoutMillis: timeoutMs,
     // As for postgres.js: asynchronous commit, and no lock wait longer than 5 s.
     options: [
-      `-c synchronous_commit=off -c lock_timeout=${CONNECTION_LOCK_TIMEOUT_MS}`,
+      `-c synchronous_commit=off -c lock_timeout=${CONNECTION_LOCK_TIMEOUT_MS} -c jit=off`,
       ...(options.searchPath ? [`-c search_path=${searchPathOf(options.searchPath)}`] : []),
     ].join(' '),
   })

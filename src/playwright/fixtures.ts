@@ -203,22 +203,33 @@ export function leaklessTest<F extends FactoryMap = Record<never, never>, D exte
     baseURL: async ({ baseURL, _leaklessApp }, use) => use(_leaklessApp?.url ?? baseURL),
     workerLogin: [options.workerLogin, { scope: 'worker', option: true }],
     _leaklessWorkerUser: [
-      async ({ workerLogin, _leaklessWorker, _leaklessApp, browser }, use, workerInfo) => {
+      // Not on `browser`: depending on it would launch a browser in every worker, also for tests that use none.
+      async (
+        { workerLogin, _leaklessWorker, _leaklessApp, playwright, browserName, launchOptions, headless },
+        use,
+        workerInfo,
+      ) => {
         const where = workerInfo.project.name ? `use of project "${workerInfo.project.name}"` : 'use: { workerLogin }'
         const login = checkWorkerLogin(workerLogin, where)
         if (login === null) return use(null)
-        // baseURL is a test-scoped option: the worker's is its app's, else the project's.
-        const signedIn = await signInWorkerUser({
-          options: login,
-          run: _leaklessWorker.run,
-          db: _leaklessWorker.db.drizzle,
-          factories,
-          login: options.login ?? {},
-          browser,
-          baseURL: _leaklessApp?.url ?? workerInfo.project.use.baseURL,
-          outputDir: workerInfo.project.outputDir,
-          workerIndex: workerInfo.workerIndex,
-        })
+        const browser = await playwright[browserName].launch({ ...launchOptions, headless })
+        let signedIn: Awaited<ReturnType<typeof signInWorkerUser>>
+        try {
+          // baseURL is a test-scoped option: the worker's is its app's, else the project's.
+          signedIn = await signInWorkerUser({
+            options: login,
+            run: _leaklessWorker.run,
+            db: _leaklessWorker.db.drizzle,
+            factories,
+            login: options.login ?? {},
+            browser,
+            baseURL: _leaklessApp?.url ?? workerInfo.project.use.baseURL,
+            outputDir: workerInfo.project.outputDir,
+            workerIndex: workerInfo.workerIndex,
+          })
+        } finally {
+          await browser.close()
+        }
         await use(signedIn.value)
         await signedIn.dispose()
       },

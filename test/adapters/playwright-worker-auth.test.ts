@@ -234,4 +234,29 @@ test('signed out', async ({ page, context }) => {
     expect(await countRunRows(database.url, runTag)).toEqual(NO_ROWS)
     removeProject(dir)
   })
+
+  test('without workerLogin no browser is launched for tests that use none (a broken browser path does not matter)', async () => {
+    const runTag = createRunTag()
+    const broken = config('').replace("process.env.LEAKLESS_CHROMIUM ?? '/usr/bin/chromium'", "'/nonexistent/chromium'")
+    const dir = project('no-browser', {
+      'playwright.config.ts': broken,
+      'fixtures.ts': `import { leaklessTest } from 'leakless/playwright'\nimport { factories } from '${FACTORIES}'\n\nexport const test = leaklessTest({ factories })\n`,
+      'tests/data.spec.ts': `import { expect } from '@playwright/test'
+import { test } from '../fixtures.js'
+
+for (const n of [1, 2]) {
+  test(\`data \${n}\`, async ({ factories }) => {
+    const user = await factories.users.create()
+    expect(user.id.startsWith(process.env.LEAKLESS_RUN)).toBe(true)
+  })
+}
+`,
+    })
+    const result = await playwright(dir, runTag)
+    expect(result.output).not.toContain('/nonexistent/chromium')
+    expect(result.output).toContain('2 passed')
+    expect(result.code).toBe(0)
+    expect(await countRunRows(database.url, runTag)).toEqual(NO_ROWS)
+    removeProject(dir)
+  })
 })
