@@ -4,8 +4,8 @@
  * wall time from spawn to exit, medians of interleaved rounds. Leakless's modes against what users would
  * write by hand: a rolled-back transaction per test, TRUNCATE per test (1 worker, as it must be), a database
  * per file cloned from a template, and no cleanup at all. Also at 1 000 tests (50 files) for leakless
- * `shared` and the fastest alternatives. `BENCH_SUITE=quick` runs 200 tests only; `BENCH_SUITE=full` runs
- * 1 000 for every strategy but TRUNCATE.
+ * `shared` (every cleanup mode) and hand-written rollback. `BENCH_SUITE=quick` runs 200 tests only;
+ * `BENCH_SUITE=full` runs 1 000 for every strategy but TRUNCATE; `BENCH_SUITE_ROUNDS` (3) sets the rounds.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -73,10 +73,15 @@ function strategies(): Strategy[] {
           ),
         ]
       : []),
-    leakless('transaction', 'leakless transaction', { isolation: 'transaction' }),
-    leakless('schema', 'leakless schema', { isolation: 'schema' }),
-    leakless('database', 'leakless database', { isolation: 'database' }),
+    // Each alternative that a target compares with runs right after leakless shared, so a pair sees the same load.
     { name: 'rollback', label: 'hand-written rollback', project: { kind: 'rollback' }, workers: 2, large: true },
+    {
+      name: 'template',
+      label: 'database per file (template)',
+      project: { kind: 'template' },
+      workers: 2,
+      large: false,
+    },
     {
       name: 'truncate',
       label: 'TRUNCATE per test (1 worker)',
@@ -85,8 +90,10 @@ function strategies(): Strategy[] {
       large: false,
       ownDatabase: true,
     },
-    { name: 'template', label: 'database per file (template)', project: { kind: 'template' }, workers: 2, large: false },
-    { name: 'none', label: 'no cleanup', project: { kind: 'none' }, workers: 2, large: true, ownDatabase: true },
+    { name: 'none', label: 'no cleanup', project: { kind: 'none' }, workers: 2, large: false, ownDatabase: true },
+    leakless('transaction', 'leakless transaction', { isolation: 'transaction' }),
+    leakless('schema', 'leakless schema', { isolation: 'schema' }),
+    leakless('database', 'leakless database', { isolation: 'database' }),
   ]
 }
 
@@ -229,12 +236,14 @@ function report(entries: Entry[], sizes: number[], seconds: number): boolean {
   const key = (e: Entry) => `${e.strategy.name}@${e.tests}`
   const wall = Object.fromEntries(entries.map((e) => [key(e), median(e.walls)]))
   const med = (e: Entry, pick: (f: SuiteRunFacts) => number) => median(e.facts.map(pick))
+  // Pair by pair in each round (the two ran minutes apart at most), then the median over rounds.
   const ratios: Record<string, number> = {}
+  const byKey = new Map(entries.map((e) => [key(e), e]))
   for (const e of entries) {
     for (const other of ['rollback', 'truncate', 'template', 'none']) {
-      const against = wall[`${other}@${e.tests}`]
+      const against = byKey.get(`${other}@${e.tests}`)
       if (against !== undefined && e.strategy.name !== other)
-        ratios[`${e.strategy.name}/${other}@${e.tests}`] = wall[key(e)]! / against
+        ratios[`${e.strategy.name}/${other}@${e.tests}`] = median(e.walls.map((w, round) => w / against.walls[round]!))
     }
   }
   const targets = targetsFor([...new Set(entries.map((e) => e.strategy.name))], sizes)
@@ -253,15 +262,14 @@ function report(entries: Entry[], sizes: number[], seconds: number): boolean {
   }
   for (const tests of sizes) {
     const rows = entries.filter((e) => e.tests === tests)
-    const rollback = wall[`rollback@${tests}`]
     printTable(
-      `suite: ${tests} tests (${tests / TESTS_PER_FILE} files × ${TESTS_PER_FILE}), Vitest, median of ${ROUNDS} interleaved runs; import/tests: Vitest's sums over files`,
+      `suite: ${tests} tests (${tests / TESTS_PER_FILE} files × ${TESTS_PER_FILE}), Vitest, median of ${ROUNDS} interleaved runs (vs rollback: median of the rounds' ratios); import/tests: Vitest's sums over files`,
       rows.map((e) => ({
         strategy: e.strategy.label,
         workers: e.strategy.workers,
         'wall s': wall[key(e)]! / 1000,
         'min–max s': `${(Math.min(...e.walls) / 1000).toFixed(2)}–${(Math.max(...e.walls) / 1000).toFixed(2)}`,
-        'vs rollback': rollback ? wall[key(e)]! / rollback : NaN,
+        'vs rollback': e.strategy.name === 'rollback' ? 1 : (ratios[`${e.strategy.name}/rollback@${tests}`] ?? NaN),
         'import s': metrics.vitestImportMs[key(e)]! / 1000,
         'tests s': metrics.vitestTestsMs[key(e)]! / 1000,
         'file overhead ms': metrics.fileOverheadMs[key(e)]!,
