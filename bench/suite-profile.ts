@@ -35,6 +35,7 @@ interface FileProfile {
   /** ms per phase: whole-file phases, and per-test phases of the first test (`first.*`) and the others (median). */
   ms: Record<string, number>
   trips?: RoundTrip[]
+  phaseStarts?: Record<string, number>
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6
@@ -129,18 +130,16 @@ async function profileFile(strategy: Strategy, url: string, proxy: RoundTripProx
         { id: randomUUID(), userId: parentId, token: randomUUID(), expiresAt },
         { id: randomUUID(), userId: parentId, token: randomUUID(), expiresAt },
       ])
-      await db
-        .insert(schema.bookings)
-        .values(
-          [0, 1, 2].map((k) => ({
-            id: randomUUID(),
-            parentId,
-            instructorId,
-            scheduledAt: new Date(Date.now() + (k + 200) * HOUR),
-            status: 'pending' as const,
-            amountCents: 4000,
-          })),
-        )
+      await db.insert(schema.bookings).values(
+        [0, 1, 2].map((k) => ({
+          id: randomUUID(),
+          parentId,
+          instructorId,
+          scheduledAt: new Date(Date.now() + (k + 200) * HOUR),
+          status: 'pending' as const,
+          amountCents: 4000,
+        })),
+      )
       to('app', i)
       await appWritesAndReads(db as never, parentId, instructorId)
       to('cleanup', i)
@@ -151,7 +150,7 @@ async function profileFile(strategy: Strategy, url: string, proxy: RoundTripProx
   }
   to('done')
   for (const [phase, values] of Object.entries(perTest)) total[phase] = median(values)
-  return { ms: total, ...(proxy ? { trips: proxy.trips } : {}) }
+  return { ms: total, ...(proxy ? { trips: proxy.trips, phaseStarts: proxy.phaseStarts } : {}) }
 }
 
 /** The child: one file, printed as JSON. */
@@ -355,9 +354,16 @@ async function main(files: number): Promise<void> {
     `\nper file: leakless ${perFile('leakless').toFixed(1)} ms, rollback ${perFile('rollback').toFixed(1)} ms`,
   )
   for (const phase of ['open', 'first.insert', 'first.cleanup', 'close']) {
-    console.log(`\nleakless round trips in ${phase} (ms as seen through the proxy):`)
-    for (const t of trips('leakless', phase))
-      console.log(`  ${t.ms.toFixed(2).padStart(7)}  ${t.sql.replace(/\s+/g, ' ').slice(0, 150)}`)
+    const list = trips('leakless', phase)
+    console.log(
+      `\nleakless round trips in ${phase}: sent at (ms after the phase's first), connection, ms as seen through the proxy, SQL`,
+    )
+    for (const t of list) {
+      const at = (t.at - list[0]!.at).toFixed(1).padStart(6)
+      console.log(
+        `  ${at}  #${t.connection}  ${t.ms.toFixed(2).padStart(6)}  ${t.sql.replace(/\s+/g, ' ').slice(0, 130)}`,
+      )
+    }
   }
 }
 

@@ -8,6 +8,10 @@ import { createServer, connect as tcpConnect, type AddressInfo, type Server, typ
 export interface RoundTrip {
   phase: string
   sql: string
+  /** When it was sent, ms after the proxy started. */
+  at: number
+  /** Which client connection sent it (1, 2, … in the order they connected). */
+  connection: number
   ms: number
 }
 
@@ -17,6 +21,8 @@ export interface RoundTripProxy {
   /** The phase requests are attributed to from now on. */
   phase: string
   readonly trips: RoundTrip[]
+  /** When each phase was first entered, ms after the proxy started. */
+  readonly phaseStarts: Record<string, number>
   close(): Promise<void>
 }
 
@@ -47,8 +53,20 @@ const cstring = (body: Buffer, from = 0) => body.toString('utf8', from, body.ind
 export async function startRoundTripProxy(url: string): Promise<RoundTripProxy> {
   const target = new URL(url)
   const trips: RoundTrip[] = []
-  const proxy = { phase: 'start', trips } as RoundTripProxy
+  const origin = process.hrtime.bigint()
+  let connections = 0
+  const phaseStarts: Record<string, number> = {}
+  let phase = 'start'
+  const proxy = { trips, phaseStarts } as unknown as RoundTripProxy
+  Object.defineProperty(proxy, 'phase', {
+    get: () => phase,
+    set: (next: string) => {
+      phase = next
+      phaseStarts[next] ??= Number(process.hrtime.bigint() - origin) / 1e6
+    },
+  })
   const server: Server = createServer((client: Socket) => {
+    const connection = ++connections
     const upstream = tcpConnect(Number(target.port || 5432), target.hostname)
     let started = false
     let sslAnswer = false
@@ -83,8 +101,16 @@ export async function startRoundTripProxy(url: string): Promise<RoundTripProxy> 
       (type) => {
         if (type !== 'Z') return
         const request = pending.shift()
-        if (request)
-          trips.push({ phase: request.phase, sql: request.sql, ms: Number(process.hrtime.bigint() - request.at) / 1e6 })
+        if (request) {
+          const at = Number(request.at - origin) / 1e6
+          trips.push({
+            phase: request.phase,
+            sql: request.sql,
+            at,
+            connection,
+            ms: Number(process.hrtime.bigint() - request.at) / 1e6,
+          })
+        }
       },
       () => true,
     )
