@@ -355,11 +355,12 @@ async function main(files: number): Promise<void> {
   )
   for (const phase of ['open', 'first.insert', 'first.cleanup', 'close']) {
     const list = trips('leakless', phase)
+    const from = counted.leakless!.phaseStarts?.[phase] ?? list[0]?.at ?? 0
     console.log(
-      `\nleakless round trips in ${phase}: sent at (ms after the phase's first), connection, ms as seen through the proxy, SQL`,
+      `\nleakless round trips in ${phase}: sent at (ms into the phase), connection, ms as seen through the proxy, SQL`,
     )
     for (const t of list) {
-      const at = (t.at - list[0]!.at).toFixed(1).padStart(6)
+      const at = (t.at - from).toFixed(1).padStart(6)
       console.log(
         `  ${at}  #${t.connection}  ${t.ms.toFixed(2).padStart(6)}  ${t.sql.replace(/\s+/g, ' ').slice(0, 130)}`,
       )
