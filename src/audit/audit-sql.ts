@@ -14,14 +14,20 @@ export interface AuditSeeds {
 
 /**
  * One SELECT of one table: each result row has `row` (JSON text), `column`, `deep_column`, `keyed`,
- * `via` and `journal` (the prefix a journaled untagged row was recorded under, or null).
+ * `via` and `journal` (the prefix a journaled untagged row was recorded under, or null). Its `$n` are
+ * positions in the parameters all queries of one build share ({@link AuditQueries.params}).
  */
 export interface AuditQuery {
   table: TableSchema
   text: string
-  params: unknown[]
   /** Foreign keys named in `via`, by constraint name. */
   owners: Map<string, ForeignKey>
+}
+
+/** The queries of one audit: one per table, over one list of parameters (`$1` the prefix's pattern). */
+export interface AuditQueries {
+  queries: AuditQuery[]
+  params: unknown[]
 }
 
 /** A row cannot exist without its parent through a NOT NULL or ON DELETE CASCADE foreign key. */
@@ -36,7 +42,7 @@ export function buildAuditQueries(
   graph: SchemaGraph,
   seeds: AuditSeeds,
   options: { pattern: string; deep: boolean; limit: number },
-): AuditQuery[] {
+): AuditQueries {
   const registryKeys = seeds.registryKeys ?? new Set<string>()
   const closure = new Set(
     [...seeds.tagColumns.keys(), ...seeds.keys.keys(), ...registryKeys].filter((n) => graph.tables.has(n)),
@@ -66,10 +72,12 @@ export function buildAuditQueries(
     }
   }
   const ordered = [...graph.tables.values()].sort(
-    (a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0) || a.name.localeCompare(b.name),
+    (a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   )
 
   const queries: AuditQuery[] = []
+  const params: unknown[] = [options.pattern]
+  const keyParam = new Map<string, number>()
   for (const t of ordered) {
     // The primary key first: when it carries the tag, it is the column to report.
     const tagColumns = [...(seeds.tagColumns.get(t.name) ?? [])].sort(
@@ -79,9 +87,7 @@ export function buildAuditQueries(
       ? t.columns.filter((c) => c.textual && !tagColumns.includes(c.name)).map((c) => c.name)
       : []
     if (!closure.has(t.name) && deepColumns.length === 0) continue
-    const params: unknown[] = [options.pattern]
     let depth = 0
-    const keyParam = new Map<string, number>()
     const seedParts = (table: TableSchema, alias: string): string[] => {
       const parts = (seeds.tagColumns.get(table.name) ?? []).map((c) => like(table, alias, c))
       const keys = seeds.keys.get(table.name)
@@ -155,7 +161,16 @@ export function buildAuditQueries(
             .join(' and ')} limit 1)`
         : 'null::text'
     const text = `select row_to_json(t)::text as "row", ${journal} as "journal", ${when(tagged, tagColumns)} as "column", ${when(deep, deepColumns)} as "deep_column", ${keyed.length > 0 ? `(${keyed.join(' or ')})` : 'false'} as "keyed", ${when(via, [...owners.keys()])} as "via" from ${qTable(t)} as t where ${typed}${order} limit ${options.limit + 1}`
-    queries.push({ table: t, text, params, owners })
+    queries.push({ table: t, text, owners })
   }
-  return queries
+  return { queries, params }
+}
+
+/**
+ * All queries of an audit as one statement (`q`: the query's index in each result row): one round trip
+ * on one connection, where a query each in parallel opened a connection each.
+ */
+export function combineAuditQueries({ queries, params }: AuditQueries): { text: string; params: unknown[] } {
+  const text = queries.map((query, i) => `select ${i} as "q", x.* from (${query.text}) as x`).join('\nunion all\n')
+  return { text, params }
 }

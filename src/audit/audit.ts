@@ -12,11 +12,12 @@ import type { LedgerEntry } from '../run/ledger.js'
 import { columnsByTableKey, schemaOfKey } from '../table-key.js'
 import { LedgerIndex, ownedEntries } from './attribution.js'
 import { attributeFromRegistry } from './registry-attribution.js'
-import { buildAuditQueries } from './audit-sql.js'
+import { buildAuditQueries, combineAuditQueries } from './audit-sql.js'
 import { databaseOf } from '../db/database-input.js'
 import type { AuditOptions, AuditReport, LeakRow } from './types.js'
 
 interface ResultRow extends Record<string, unknown> {
+  q: number
   row: string
   column: string | null
   deep_column: string | null
@@ -82,12 +83,18 @@ export async function audit(input: AuditOptions): Promise<AuditReport> {
   }
   const registryKeys = new Set(registry.untaggedTables.filter((t) => graph.tables.has(t)))
   const find = async (tagColumns: Map<string, string[]>) => {
-    const queries = buildAuditQueries(
+    const built = buildAuditQueries(
       graph,
       { tagColumns, keys, registryKeys },
       { pattern: likePrefix(prefix), deep: options.deep ?? false, limit },
     )
-    const results = await Promise.all(queries.map((query) => options.db.execute<ResultRow>(query.text, query.params)))
+    const { queries } = built
+    const results = queries.map((): ResultRow[] => [])
+    if (queries.length === 0) return { queries, results }
+    const statement = combineAuditQueries(built)
+    for (const row of await options.db.execute<ResultRow>(statement.text, statement.params)) {
+      results[Number(row.q)]!.push(row)
+    }
     return { queries, results }
   }
   let tagColumns = tagColumnsOf(graph, merged)
