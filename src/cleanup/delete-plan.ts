@@ -239,7 +239,11 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
       const parts = seedPredicate(name, 's', params)
       for (const fk of owners.get(name) ?? []) {
         parts.push(
-          `${tuple('s', fk.columns)} in (select ${fk.refColumns.map(q).join(', ')} from d${order.indexOf(fk.refTable)})`,
+          inRows(
+            tuple('s', fk.columns),
+            fk.columns.length,
+            `select ${fk.refColumns.map(q).join(', ')} from d${order.indexOf(fk.refTable)}`,
+          ),
         )
       }
       // Several conditions: one index-driven branch each, joined on the primary key (an OR of
@@ -247,12 +251,16 @@ export function planCleanup(graph: SchemaGraph, seeds: CleanupSeeds, options: Pl
       const branches = parts.length > 1 && t.primaryKey.length > 0
       const alias = branches ? 't' : 's'
       const where = branches
-        ? `${tuple('t', t.primaryKey)} in (${parts
-            .map(
-              (part) =>
-                `select ${t.primaryKey.map((c) => `s.${q(c)}`).join(', ')} from ${qTable(t)} as s where ${part}`,
-            )
-            .join(' union all ')})`
+        ? inRows(
+            tuple('t', t.primaryKey),
+            t.primaryKey.length,
+            parts
+              .map(
+                (part) =>
+                  `select ${t.primaryKey.map((c) => `s.${q(c)}`).join(', ')} from ${qTable(t)} as s where ${part}`,
+              )
+              .join(' union all '),
+          )
         : parts.length > 0
           ? parts.join(' or ')
           : 'false'
@@ -388,4 +396,13 @@ function planFixpoint(
     deletes,
     count: null,
   }
+}
+
+/**
+ * `columns` among the rows `select` returns. One column: `= any(array(…))`, which PostgreSQL runs as an
+ * index scan of the column's values (measured: `in (select …)` planned a hash join over a sequential
+ * scan of each table, 1.5 ms per test's cleanup on small tables); several: `in (select …)`.
+ */
+export function inRows(columns: string, width: number, select: string): string {
+  return width === 1 ? `${columns} = any(array(${select}))` : `${columns} in (${select})`
 }
