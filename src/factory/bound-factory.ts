@@ -1,6 +1,6 @@
 import { describeValue } from '../describe-value.js'
 import { ConnectionError, FactoryError } from '../errors.js'
-import { callerLocation, type LedgerEntry } from '../run/ledger.js'
+import { captureCaller, type CallerSite, type LedgerEntry } from '../run/ledger.js'
 import type { TestScope } from '../run/test-scope.js'
 import type { Attributes, FactoryState } from './factory-state.js'
 import { toInsertError } from './insert-error.js'
@@ -200,7 +200,7 @@ export async function createRows(
   scope: TestScope,
   count: number,
   overrides: Attributes | undefined,
-  caller: string | null,
+  caller: CallerSite,
 ): Promise<Attributes[]> {
   const db = scope.db
   if (db === null) throw notBound(state)
@@ -351,7 +351,7 @@ function ledgerEntries(
   info: TableInfo,
   scope: TestScope,
   rows: Attributes[],
-  caller: string | null,
+  caller: CallerSite,
 ): LedgerEntry[] {
   const runPrefix = scope.run.runPrefix
   const at = new Date()
@@ -374,7 +374,9 @@ function ledgerEntries(
       tagColumns,
       scope: scope.number,
       test: scope.name,
-      caller,
+      get caller() {
+        return caller()
+      },
       factory: state.name,
       at,
     }
@@ -418,14 +420,14 @@ export class BoundFactory<
 
   /** Inserts one row (`INSERT … RETURNING *`) and returns it as the database stored it. */
   async create(overrides?: Overrides<TTable, TDefaults, TTransient>): Promise<RowOf<TTable>> {
-    const rows = await createRows(this.#state, this.scope, 1, overrides as Attributes | undefined, callerLocation())
+    const rows = await createRows(this.#state, this.scope, 1, overrides as Attributes | undefined, captureCaller())
     return rows[0] as RowOf<TTable>
   }
 
   /** Inserts `count` rows with one multi-row INSERT (chunked only past 60 000 parameters). */
   async createList(count: number, overrides?: Overrides<TTable, TDefaults, TTransient>): Promise<RowOf<TTable>[]> {
     checkCount(this.#state, count)
-    const rows = await createRows(this.#state, this.scope, count, overrides as Attributes | undefined, callerLocation())
+    const rows = await createRows(this.#state, this.scope, count, overrides as Attributes | undefined, captureCaller())
     return rows as RowOf<TTable>[]
   }
 }

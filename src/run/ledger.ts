@@ -163,9 +163,25 @@ const FRAME = /\(?((?:file:\/\/)?[^\s()]+):(\d+):(\d+)\)?$/
 
 /** `file:line:column` of the first stack frame outside leakless and Node internals. */
 export function callerLocation(): string | null {
-  const stack = new Error().stack
+  return locationIn(new Error().stack)
+}
+
+/** Where user code asked for something, captured now and read as `file:line:column` the first time it is asked for. */
+export type CallerSite = () => string | null
+
+/**
+ * Captures the stack without formatting it: V8 formats an error's stack (through the source maps a test
+ * runner installs) only when `.stack` is read, which most rows never need (measured: 0.1 ms per test).
+ */
+export function captureCaller(): CallerSite {
+  const site = new Error()
+  let location: string | null | undefined
+  return () => (location === undefined ? (location = locationIn(site.stack)) : location)
+}
+
+function locationIn(stack: string | undefined): string | null {
   if (!stack) return null
-  for (const line of stack.split('\n').slice(2)) {
+  for (const line of stack.split('\n').slice(1)) {
     const m = FRAME.exec(line.trim())
     if (!m) continue
     const file = m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!
