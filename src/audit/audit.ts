@@ -1,5 +1,5 @@
 import { tagColumnsOf } from '../cleanup/execute.js'
-import { cachedSchema } from '../db/introspect.js'
+import { cachedSchemaWith } from '../db/introspect.js'
 import type { ForeignKey, SchemaGraph } from '../db/schema-graph.js'
 import { describeValue } from '../describe-value.js'
 import { ConfigError, InputError } from '../errors.js'
@@ -53,15 +53,14 @@ export async function audit(input: AuditOptions): Promise<AuditReport> {
     learnt[table] = [...new Set([...(learnt[table] ?? []), ...columns])]
   }
   const schemas = new Set(options.schemas ?? ['public'])
-  for (const name of [
+  const named = new Set([
     ...fullLedger.map((e) => e.table),
     ...Object.keys(declared),
     ...Object.keys(learnt),
     ...registry.untaggedTables,
-  ]) {
-    schemas.add(schemaOfKey(name))
-  }
-  const graph = await cachedSchema(options.db, { schemas: [...schemas] })
+  ])
+  for (const name of named) schemas.add(schemaOfKey(name))
+  const graph = await cachedSchemaWith(options.db, { schemas: [...schemas] }, named)
   const merged = mergeTagColumns(graph, declared, fullLedger)
   for (const [table, columns] of Object.entries(learnt)) {
     const t = graph.tables.get(table)

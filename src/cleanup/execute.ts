@@ -7,7 +7,7 @@ import { retryWhileLost } from '../db/connection-lost.js'
 import { databaseOf, type DatabaseInput } from '../db/database-input.js'
 import { describeBlockers, watchBlockers, type Blocker } from './blockers.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
-import { cachedSchema, invalidateSchema } from '../db/introspect.js'
+import { cachedSchemaWith, invalidateSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
 import type { CleanupReport } from '../run/cleanup-contract.js'
 import { columnsByTableKey, rulesByTableKey } from '../table-key.js'
@@ -144,7 +144,13 @@ async function cleanupOnce(
 }
 
 async function planFor(db: Database, prefix: string, options: CleanupOptions): Promise<CleanupPlan> {
-  const graph = await cachedSchema(db, options.schemas ? { schemas: options.schemas } : {})
+  const named = [
+    ...Object.keys(options.learntTagColumns ?? {}),
+    ...Object.keys(options.tagColumns ?? {}),
+    ...(options.keys?.keys() ?? []),
+    ...(options.registryKeys ?? []),
+  ]
+  const graph = await cachedSchemaWith(db, options.schemas ? { schemas: options.schemas } : {}, named)
   const declared: Record<string, string[]> = {}
   for (const [table, columns] of Object.entries(options.learntTagColumns ?? {})) {
     const fkColumns = new Set(graph.foreignKeys.filter((fk) => fk.table === table).flatMap((fk) => fk.columns))

@@ -189,6 +189,7 @@ export async function introspectSchema(db: Database, options: IntrospectOptions 
 }
 
 const cache = new WeakMap<Database, Map<string, Promise<SchemaGraph>>>()
+const keyOf = (options: IntrospectOptions) => JSON.stringify([...new Set(options.schemas ?? ['public'])].sort())
 
 /**
  * {@link introspectSchema}, memoised per `Database` and schema list (order and duplicates ignored).
@@ -198,7 +199,7 @@ const cache = new WeakMap<Database, Map<string, Promise<SchemaGraph>>>()
  * const graph = await cachedSchema(db, { schemas: ['public'] })
  */
 export function cachedSchema(db: Database, options: IntrospectOptions = {}): Promise<SchemaGraph> {
-  const key = JSON.stringify([...new Set(options.schemas ?? ['public'])].sort())
+  const key = keyOf(options)
   let byKey = cache.get(db)
   if (!byKey) cache.set(db, (byKey = new Map()))
   const cached = byKey.get(key)
@@ -208,6 +209,25 @@ export function cachedSchema(db: Database, options: IntrospectOptions = {}): Pro
   graph.catch(() => {
     if (byKey.get(key) === graph) byKey.delete(key)
   })
+  return graph
+}
+
+/**
+ * {@link cachedSchema}, read again from the catalog when it lacks one of `tables` (tables a run wrote to
+ * or knows tag columns of): a graph cached before a migration must not make their rows invisible.
+ * @internal
+ */
+export async function cachedSchemaWith(
+  db: Database,
+  options: IntrospectOptions,
+  tables: Iterable<string>,
+): Promise<SchemaGraph> {
+  const graph = await cachedSchema(db, options)
+  for (const table of tables) {
+    if (graph.tables.has(table)) continue
+    cache.get(db)?.delete(keyOf(options))
+    return cachedSchema(db, options)
+  }
   return graph
 }
 

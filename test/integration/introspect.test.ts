@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/index.js'
+import { audit } from '../../src/audit/audit.js'
+import { cleanupPrefix } from '../../src/cleanup/execute.js'
 import { cachedSchema, introspectSchema, invalidateSchema } from '../../src/db/introspect.js'
+import { createRunTag } from '../../src/ids/index.js'
 import type { ColumnSchema, ForeignKey, TableSchema } from '../../src/db/schema-graph.js'
 import { drivers } from './drivers.js'
 
@@ -275,6 +278,30 @@ describe.each(drivers)('introspectSchema on $name', (driver) => {
     expect(fresh).not.toBe(graph)
     expect(fresh.tables.get(`${s}.late`)?.primaryKey).toEqual(['id'])
     expect(graph.tables.has(`${s}.late`)).toBe(false)
+  })
+
+  it('a graph cached before a table existed does not hide the rows a run wrote there', async () => {
+    await cachedSchema(db, { schemas: [s] })
+    await db.execute(`create table "${s}".later (id text primary key, note text)`)
+    const prefix = `${createRunTag()}-1-`
+    const key = { id: `${prefix}late` }
+    await db.execute(`insert into "${s}".later (id, note) values ($1, 'untagged key')`, [key.id])
+    const entry = {
+      table: `${s}.later`,
+      key,
+      tag: null,
+      tagColumns: [],
+      scope: 1,
+      test: 'writes to a table made after the cache',
+      caller: null,
+      factory: 'late',
+      at: new Date(),
+    }
+    const found = await audit({ db, prefix, ledger: [entry], schemas: [s], registry: false, discover: false })
+    expect(found.tables).toEqual({ [`${s}.later`]: 1 })
+    const report = await cleanupPrefix(db, prefix, { schemas: [s], keys: new Map([[`${s}.later`, [key]]]) })
+    expect(report.deleted).toEqual({ [`${s}.later`]: 1 })
+    expect(await db.execute(`select id from "${s}".later`)).toEqual([])
   })
 
   it('cachedSchema keys by Database object and does not keep a failed introspection', async () => {
