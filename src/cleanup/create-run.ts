@@ -17,7 +17,7 @@ import { learnColumn, type RegistryLink } from '../run/registry-link.js'
 import { createRunSync, runTagOf, type CreateRunOptions, type RunContext } from '../run/run-context.js'
 import { discoverTagColumns } from './discover.js'
 import { cleanupPrefix, tagColumnsOf, withTableKeys, type CleanupOptions } from './execute.js'
-import { acquireLease, type Lease } from './lease.js'
+import { acquireLease, openLeaseConnection, type Lease, type LeaseConnection } from './lease.js'
 import { cleanupRegistered } from './registered-cleanup.js'
 import { ScopeRanges } from './scope-ranges.js'
 
@@ -293,6 +293,24 @@ export async function createRun(input: RunOptions = {}): Promise<RunContext> {
   const database = db === undefined ? undefined : await databaseOf(db, 'createRun()')
   if (database === undefined) return createRunSync(rest)
   const runTag = runTagOf(rest)
+  // The lease's own connection starts connecting now, beside the registry's statements.
+  const leaseConnection = openLeaseConnection(database)
+  try {
+    return await registeredRun(database, rest, options, runTag, cleanup, leaseConnection)
+  } finally {
+    await leaseConnection?.discard()
+  }
+}
+
+async function registeredRun(
+  database: Database,
+  rest: Omit<RunOptions, 'db' | 'cleanup' | 'factories' | 'searchSchema'>,
+  options: RunOptions,
+  runTag: string,
+  cleanup: RunCleanupOptions | undefined,
+  leaseConnection: LeaseConnection | null,
+): Promise<RunContext> {
+  const searchSchema = options.searchSchema ?? null
   // With the registry, the process field is a number it hands out once per run: short ids (a run tag
   // past the numbers' retention gets a long field). Each step is idempotent or harmless to repeat (a
   // number lost to a retry is skipped), so a server that is restarting gets a few seconds to come back.
@@ -307,7 +325,12 @@ export async function createRun(input: RunOptions = {}): Promise<RunContext> {
   const run = createRunSync({ ...rest, runTag, db: database, processNumber })
   run.searchSchema = searchSchema
   // The lease before the registration: a sweep that finds the registered process must see it alive.
-  const lease = await retryWhileLost(() => acquireLease(database, run.prefix))
+  let early = leaseConnection
+  const lease = await retryWhileLost(() => {
+    const connection = early
+    early = null
+    return acquireLease(database, run.prefix, connection)
+  })
   try {
     if (registry) run.registry = await retryWhileLost(() => linkRegistry(database, run, options))
   } catch (error) {

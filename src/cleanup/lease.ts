@@ -51,10 +51,15 @@ const localLeases = () => ((globalThis as LeaseGlobal)[LOCAL_LEASES] ??= new Map
  * // … the run's tests …
  * await lease.release()
  */
-export async function acquireLease(db: Database, processPrefix: string): Promise<Lease> {
+export async function acquireLease(
+  db: Database,
+  processPrefix: string,
+  connection: LeaseConnection | null = null,
+): Promise<Lease> {
   const prefix = assertOwnedPrefix(processPrefix)
   if (db.driver === 'pglite') return localLease(prefix)
   let session: DedicatedSession | null = null
+  let early = connection
   let held = false
   let lost = 0
   let released = false
@@ -62,17 +67,15 @@ export async function acquireLease(db: Database, processPrefix: string): Promise
   let releasing: Promise<void> | undefined
 
   const open = async (): Promise<void> => {
-    const client: DedicatedSession = dedicatedSession(db, {
-      applicationName: 'leakless lease',
-      lockTimeoutMs: LEASE_TIMEOUT_MS,
-      // The session ended without release(): the server restarted or the network dropped.
-      onclose: () => {
-        if (session === client && held) {
-          held = false
-          lost++
-        }
-      },
-    })
+    // The session ended without release(): the server restarted or the network dropped.
+    const onclose = () => {
+      if (session === client && held) {
+        held = false
+        lost++
+      }
+    }
+    const client: DedicatedSession = early?.use(onclose) ?? leaseSession(db, onclose)
+    early = null
     session = client
     try {
       await withDeadline(Promise.resolve(client.query(LOCK, [LEASE_NAMESPACE, prefix])), LEASE_TIMEOUT_MS, () =>
@@ -136,6 +139,38 @@ export async function acquireLease(db: Database, processPrefix: string): Promise
     },
   }
   return lease
+}
+
+const leaseSession = (db: Database, onclose: () => void) =>
+  dedicatedSession(db, { applicationName: 'leakless lease', lockTimeoutMs: LEASE_TIMEOUT_MS, onclose })
+
+/** A lease's connection opened before its prefix is known: connecting takes a few ms, beside other work. */
+export interface LeaseConnection {
+  /** The session, once: `onclose` is told when its connection closes. */
+  use(onclose: () => void): DedicatedSession
+  /** Ends the session if no lease took it. Never throws. */
+  discard(): Promise<void>
+}
+
+/**
+ * Starts connecting the session a lease will hold (null on PGlite, whose leases live in this process).
+ * Pass it to {@link acquireLease}, or `discard()` it.
+ */
+export function openLeaseConnection(db: Database): LeaseConnection | null {
+  if (db.driver === 'pglite') return null
+  let onclose = () => {}
+  let taken = false
+  const session = leaseSession(db, () => onclose())
+  // A failure to connect shows again, with its cause, when the lease takes its lock.
+  void Promise.resolve(session.query('select 1')).catch(() => {})
+  return {
+    use(callback) {
+      taken = true
+      onclose = callback
+      return session
+    },
+    discard: () => (taken ? Promise.resolve() : session.end()),
+  }
 }
 
 /** How long taking the lease may wait (its connection, and the lock: the sweep probes it briefly). */
