@@ -8,8 +8,6 @@
  * `BENCH_SUITE=full` runs 1 000 for every strategy but TRUNCATE; `BENCH_SUITE_ROUNDS` (3) sets the rounds.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
@@ -18,7 +16,7 @@ import { migrationsHash, templateDatabaseName } from '../src/db/worker-database.
 import { dropTemplates, TEMPLATE_UNUSED_MS } from '../src/registry/created-databases.js'
 import { REGISTRY_VERSION } from '../src/registry/registry.js'
 import { repoRoot, run as runCommand } from '../test/adapters/harness.js'
-import { median, meets, printTable, RESULTS_DIR } from './lib/measure.js'
+import { median, meets, printTable, writeResult, type Scaling } from './lib/measure.js'
 import { readRunFacts, type SuiteRunFacts } from './lib/suite-report.js'
 import {
   removeBenchRoot,
@@ -47,12 +45,6 @@ interface Strategy {
   ownDatabase?: boolean
 }
 
-/** `cleanup: 'background'` once the config has it (issue 14): one more leakless entry. */
-function hasBackgroundCleanup(): boolean {
-  const source = readFileSync(join(repoRoot, 'src/config/define-config.ts'), 'utf8')
-  return /cleanup\?:[^\n]*'background'/.test(source)
-}
-
 function strategies(): Strategy[] {
   const leakless = (name: string, label: string, config: Record<string, string>, large = false): Strategy => ({
     name,
@@ -63,16 +55,12 @@ function strategies(): Strategy[] {
   })
   return [
     leakless('shared', "leakless shared (cleanup 'after-each')", { isolation: 'shared' }, true),
-    ...(hasBackgroundCleanup()
-      ? [
-          leakless(
-            'shared-background',
-            "leakless shared (cleanup 'background')",
-            { isolation: 'shared', cleanup: 'background' },
-            true,
-          ),
-        ]
-      : []),
+    leakless(
+      'shared-background',
+      "leakless shared (cleanup 'background')",
+      { isolation: 'shared', cleanup: 'background' },
+      true,
+    ),
     // Each alternative that a target compares with runs right after leakless shared, so a pair sees the same load.
     { name: 'rollback', label: 'hand-written rollback', project: { kind: 'rollback' }, workers: 2, large: true },
     {
@@ -238,18 +226,22 @@ function report(entries: Entry[], sizes: number[], seconds: number): boolean {
   const key = (e: Entry) => `${e.strategy.name}@${e.tests}`
   const wall = Object.fromEntries(entries.map((e) => [key(e), median(e.walls)]))
   const med = (e: Entry, pick: (f: SuiteRunFacts) => number) => median(e.facts.map(pick))
-  // Pair by pair in each round (the two ran minutes apart at most), then the median over rounds.
+  // Pair by pair in each round (the two ran minutes apart at most), then the median over rounds: every
+  // strategy against hand-written rollback, and leakless shared against each alternative too.
   const ratios: Record<string, number> = {}
+  const labels: Record<string, string> = {}
   const byKey = new Map(entries.map((e) => [key(e), e]))
   for (const e of entries) {
-    for (const other of ['rollback', 'truncate', 'template', 'none']) {
+    const others = e.strategy.name.startsWith('shared') ? ['rollback', 'truncate', 'template', 'none'] : ['rollback']
+    for (const other of others) {
       const against = byKey.get(`${other}@${e.tests}`)
-      if (against !== undefined && e.strategy.name !== other)
-        ratios[`${e.strategy.name}/${other}@${e.tests}`] = median(e.walls.map((w, round) => w / against.walls[round]!))
+      if (against === undefined || e.strategy.name === other) continue
+      const k = `${e.strategy.name}/${other}@${e.tests}`
+      ratios[k] = median(e.walls.map((w, round) => w / against.walls[round]!))
+      labels[k] = `${e.tests} tests: ${e.strategy.label} vs ${against.strategy.label}`
     }
   }
   const targets = targetsFor([...new Set(entries.map((e) => e.strategy.name))], sizes)
-  const pass = Object.entries(targets).every(([k, t]) => ratios[k] !== undefined && meets(ratios[k], t))
   const metric = (pick: (e: Entry) => number) => Object.fromEntries(entries.map((e) => [key(e), pick(e)]))
   const metrics = {
     wallMs: wall,
@@ -290,6 +282,14 @@ function report(entries: Entry[], sizes: number[], seconds: number): boolean {
     })),
   )
   console.log(`suite: ${seconds.toFixed(0)} s in all`)
+  // How a suite's wall time grows from 200 to 1 000 tests, for each strategy measured at both sizes.
+  const scaling: Scaling[] = [...new Map(entries.map((e) => [e.strategy.name, e.strategy])).values()].flatMap((s) => {
+    const points = sizes.flatMap((n) => {
+      const ms = wall[`${s.name}@${n}`]
+      return ms === undefined ? [] : [{ size: `${n.toLocaleString('en-US')} tests`, value: ms / 1000 }]
+    })
+    return points.length > 1 ? [{ what: `suite wall time, ${s.label}`, unit: 's', points }] : []
+  })
   const config = {
     mode: MODE,
     rounds: ROUNDS,
@@ -305,17 +305,8 @@ function report(entries: Entry[], sizes: number[], seconds: number): boolean {
     runner:
       'vitest run (forks, isolate: true), wall time from spawn to exit, after a 2-file warm-up run of each strategy',
     seconds,
-    environment: {
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-      cpus: cpus().length,
-      date: new Date().toISOString(),
-    },
   }
-  mkdirSync(RESULTS_DIR, { recursive: true })
-  const result = { name: 'suite', config, metrics, ratios, targets, pass }
-  writeFileSync(join(RESULTS_DIR, 'suite.json'), `${JSON.stringify(result, null, 2)}\n`)
-  return pass
+  return writeResult({ name: 'suite', config, metrics, ratios, targets, labels, scaling }).pass
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) process.exit((await run()) ? 0 : 1)
