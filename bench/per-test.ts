@@ -6,12 +6,11 @@
  * the insert path's cost from cleanup's. Each phase is timed, and the statements each sends (round
  * trips on the test's critical path) are counted on the connection; `select 1` is the floor of one.
  */
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { TransactionRollbackError } from 'drizzle-orm'
 import { factories } from '../factories/index.js'
 import { activity, bookings, sessions, users } from '../factories/schema.js'
 import { createRun, type AnyPgDatabase, type RunContext, type TestScope } from '../src/index.js'
+import { CleanupQueue } from '../src/lifecycle/cleanup-queue.js'
 import { openTestTransaction } from '../src/vitest/test-transaction.js'
 import { describeDb, openBase, openCounted, selectOneMs, serverVersion, type CountedDatabase } from './lib/database.js'
 import { median, printTable, writeResult } from './lib/measure.js'
@@ -21,7 +20,7 @@ const WARMUP = 30
 const BLOCK = 10
 const HOUR = 3600_000
 
-/** When a test's cleanup runs: awaited after the test, or queued off its critical path (once it exists). */
+/** When a test's cleanup runs: awaited after the test, or queued off its critical path. */
 export type CleanupMode = 'after-each' | 'background'
 
 /** One test's phases: what the test waits for (create, then cleanup or rollback) and what each sends. */
@@ -39,21 +38,7 @@ interface Phases {
 interface Worker {
   run: RunContext
   counted: CountedDatabase
-  queue: BackgroundQueue | null
-}
-
-/** The slice of src/lifecycle/cleanup-queue.ts's CleanupQueue this benchmark uses. */
-interface BackgroundQueue {
-  add(test: { name: string; prefix: string }, cleanup: () => Promise<unknown>): Promise<void>
-  drain(): Promise<unknown[]>
-}
-
-/** The background cleanup queue, where the code base has one (another change brings it). */
-async function backgroundQueue(): Promise<BackgroundQueue | null> {
-  const module = '../src/lifecycle/cleanup-queue.js'
-  if (!existsSync(fileURLToPath(new URL(module.replace(/\.js$/, '.ts'), import.meta.url)))) return null
-  const { CleanupQueue } = (await import(module)) as { CleanupQueue: new () => BackgroundQueue }
-  return new CleanupQueue()
+  queue: CleanupQueue
 }
 
 const now = () => process.hrtime.bigint()
@@ -118,7 +103,6 @@ export async function leaklessTest(
   }
   const cleanup = await phase(worker, async () => {
     if (mode === 'after-each') return cleanOne()
-    if (worker.queue === null) throw new Error('per-test: background cleanup needs src/lifecycle/cleanup-queue.ts')
     await worker.queue.add({ name: scope.name, prefix: scope.prefix }, cleanOne)
   })
   return phases(create, cleanup)
@@ -272,18 +256,18 @@ export async function run(): Promise<boolean> {
   try {
     const version = await serverVersion(base)
     run = await createRun({ db: counted.db, factories })
-    const queue = await backgroundQueue()
+    const queue = new CleanupQueue()
     const worker: Worker = { run, counted, queue }
     const contenders: Record<string, Contender> = {
       'leakless, after-each cleanup': (w, i) => leaklessTest(w, i, 'after-each'),
-      ...(queue ? { 'leakless, background cleanup': (w: Worker, i: number) => leaklessTest(w, i, 'background') } : {}),
+      'leakless, background cleanup': (w: Worker, i: number) => leaklessTest(w, i, 'background'),
       'leakless, after-each, a value handed out': (w, i) => leaklessTest(w, i, 'after-each', { handsOut: true }),
       'hand-written, rolled back': handWrittenRollback,
       'hand-written, deleted by id': handWrittenDeletes,
       'leakless factories, rolled back': leaklessRolledBack,
     }
     const samples = await runBlocks(worker, contenders, async () => {
-      const failures = (await queue?.drain()) ?? []
+      const failures = await queue.drain()
       if (failures.length > 0) throw new Error(`per-test: background cleanups failed: ${JSON.stringify(failures)}`)
     })
     const floor = await selectOneMs(counted.db)
@@ -329,8 +313,7 @@ export async function run(): Promise<boolean> {
         warmup: WARMUP,
         block: BLOCK,
         isolation: 'shared',
-        cleanupModes: queue ? ['after-each', 'background'] : ['after-each'],
-        ...(queue ? {} : { background: 'not measured: src/lifecycle/cleanup-queue.ts is not there yet' }),
+        cleanupModes: ['after-each', 'background'],
         server: `PostgreSQL ${version}`,
         driver: counted.db.driver,
         connection: 'synchronous_commit=off, jit=off, as connect() opens it',
