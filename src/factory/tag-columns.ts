@@ -1,6 +1,6 @@
 import type { RunContext } from '../run/run-context.js'
 import { TestScope } from '../run/test-scope.js'
-import { buildRow } from './bound-factory.js'
+import { buildRow } from './build-row.js'
 import { Factory } from './define-factory.js'
 import { inSearchSchema } from '../table-key.js'
 import { tableInfo } from './table-info.js'
