@@ -7,8 +7,9 @@ import { leaklessTest } from '../../src/playwright/index.js'
 
 // Never called: typecheck only reads the fixtures' types.
 export function workerUserTypes(): void {
-  const test = leaklessTest({ factories, workerLogin: { traits: ['admin'] } })
-  test('a users factory: the worker user is its row', ({ workerUser, workerLogin }) => {
+  // Not named `test`: Vitest's typecheck would list its calls as skipped tests of this file.
+  const e2e = leaklessTest({ factories, workerLogin: { traits: ['admin'] } })
+  e2e('a users factory: the worker user is its row', ({ workerUser, workerLogin }) => {
     expectTypeOf(workerUser.user).toEqualTypeOf<schema.User>()
     expectTypeOf(workerUser.storageState).toEqualTypeOf<string>()
     expectTypeOf(workerUser.login).toEqualTypeOf<LoginResult>()
@@ -20,8 +21,8 @@ export function workerUserTypes(): void {
       expectTypeOf(workerUser.user).toEqualTypeOf<LoginRow>()
     },
   )
-  test.use({ workerLogin: false })
-  test.use({
+  e2e.use({ workerLogin: false })
+  e2e.use({
     workerLogin: { factory: 'users', overrides: { role: 'instructor' }, prepare: async ({ page }) => void page },
   })
 }
