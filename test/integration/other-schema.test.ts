@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { bigserial, pgSchema, text } from 'drizzle-orm/pg-core'
+import { bigserial, integer, pgSchema, serial, text } from 'drizzle-orm/pg-core'
 import { audit, createRun, defineFactory, type RunContext } from '../../src/index.js'
 import type { Database } from '../../src/db/index.js'
 import { drivers } from './drivers.js'
@@ -91,5 +91,39 @@ describe.each(drivers)('rows in a schema the cleanup option does not name, on $n
     expect(closed.audit.clean).toBe(true)
     expect(closed.clean).toBe(true)
     expect(await counts()).toEqual({ nests: 1, eggs: 2, foreignNests: 1, foreignEggs: 2 })
+  })
+})
+
+describe.each(drivers)('untagged rows in a table alone in its own schema, on $name', (driver) => {
+  // No tag column, no foreign key, nothing of the run in its schema but these rows: they are found by key
+  // alone (ledger or registry journal), in a schema neither `schemas` nor any tagged table names.
+  const schema = `counters_${randomBytes(4).toString('hex')}`
+  const counters = pgSchema(schema).table('counters', { id: serial('id').primaryKey(), n: integer('n').notNull() })
+  const factories = { counters: defineFactory(counters, () => ({ n: 1 })) }
+  let db: Database
+
+  beforeAll(async () => {
+    db = await driver.open()
+    await db.execute(`create schema ${schema}`)
+    await db.execute(`create table ${schema}.counters (id serial primary key, n integer not null)`)
+    await db.execute(`insert into ${schema}.counters (n) values (0)`) // not ours
+  })
+
+  afterAll(async () => {
+    await db?.execute(`drop schema if exists ${schema} cascade`)
+    await db?.close()
+  })
+
+  it('scope.cleanup() and run.close() delete them by key, and nothing else', async () => {
+    const run = await createRun({ db, factories })
+    const scope = run.scope('counts')
+    await scope.bind(factories).counters.createList(2)
+    expect(await scope.cleanup()).toMatchObject({ deleted: { [`${schema}.counters`]: 2 } })
+
+    await run.scope('counts at close').bind(factories).counters.create()
+    const closed = await run.close()
+    expect(closed.cleanup.deleted).toEqual({ [`${schema}.counters`]: 1 })
+    expect(closed.clean).toBe(true)
+    expect(await db.execute(`select n from ${schema}.counters`)).toEqual([{ n: 0 }])
   })
 })
