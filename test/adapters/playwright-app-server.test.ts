@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { connect as connectSocket } from 'node:net'
 import { describe, expect, inject, test } from 'vitest'
+import { chromiumLaunchOptions } from '../support/playwright-config.js'
 import { countRunRows, createRunTag, removeProject, repoRoot, run, writeProject } from './harness.js'
 
 const database = inject('database')
@@ -29,10 +30,7 @@ export default defineConfig({
   globalTeardown: fileURLToPath(import.meta.resolve('leakless/playwright/global-teardown')),
   use: {
     appServer: ${appServer},
-    launchOptions: {
-      executablePath: process.env.LEAKLESS_CHROMIUM ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic'],
-    },
+    launchOptions: ${chromiumLaunchOptions('    ')},
   },
 })
 `

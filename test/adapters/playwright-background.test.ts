@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { describe, expect, inject, test } from 'vitest'
 import type { CreatedRowsAttachment } from '../../src/playwright/index.js'
+import { chromiumLaunchOptions } from '../support/playwright-config.js'
 import { countRunRows, createRunTag, removeProject, repoRoot, run, writeProject } from './harness.js'
 
 const database = inject('database')
@@ -30,10 +31,7 @@ export default defineConfig<{}, LeaklessWorkerOptions>({
   globalSetup: fileURLToPath(import.meta.resolve('leakless/playwright/global-setup')),
   globalTeardown: fileURLToPath(import.meta.resolve('leakless/playwright/global-teardown')),
   use: {
-    launchOptions: {
-      executablePath: process.env.LEAKLESS_CHROMIUM ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic'],
-    },
+    launchOptions: ${chromiumLaunchOptions('    ')},
   },
   projects: [{ name: 'background', use: { cleanup: 'background' } }],
 })

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, inject, test } from 'vitest'
+import { chromiumLaunchOptions } from '../support/playwright-config.js'
 import { countRunRows, createRunTag, removeProject, runStoresLeft, repoRoot, run, writeProject } from './harness.js'
 
 const database = inject('database')
@@ -20,10 +21,7 @@ import { defineConfig } from '@playwright/test'
 import { startDatabase } from 'leakless/playwright'
 
 await startDatabase()
-const launchOptions = {
-  executablePath: process.env.LEAKLESS_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic'],
-}
+const launchOptions = ${chromiumLaunchOptions()}
 
 export default defineConfig({
   testDir: './tests',

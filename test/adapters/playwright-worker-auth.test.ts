@@ -8,6 +8,7 @@ import postgres from 'postgres'
 import { describe, expect, inject, test } from 'vitest'
 import { decodeId } from '../../src/index.js'
 import { sectionFiles } from '../support/doc-section.js'
+import { CHROMIUM_PATH, chromiumLaunchOptions } from '../support/playwright-config.js'
 import { countRunRows, createRunTag, freePort, removeProject, repoRoot, run, writeProject } from './harness.js'
 
 const database = inject('database')
@@ -29,10 +30,7 @@ export default defineConfig({
   use: {
     appServer: { command: 'APP_PORT=$PORT node server.mjs', health: '/health' },
     ${use}
-    launchOptions: {
-      executablePath: process.env.LEAKLESS_CHROMIUM ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic'],
-    },
+    launchOptions: ${chromiumLaunchOptions('    ')},
   },
 })
 `
@@ -237,7 +235,7 @@ test('signed out', async ({ page, context }) => {
 
   test('without workerLogin no browser is launched for tests that use none (a broken browser path does not matter)', async () => {
     const runTag = createRunTag()
-    const broken = config('').replace("process.env.LEAKLESS_CHROMIUM ?? '/usr/bin/chromium'", "'/nonexistent/chromium'")
+    const broken = config('').replace(CHROMIUM_PATH, "'/nonexistent/chromium'")
     const dir = project('no-browser', {
       'playwright.config.ts': broken,
       'fixtures.ts': `import { leaklessTest } from 'leakless/playwright'\nimport { factories } from '${FACTORIES}'\n\nexport const test = leaklessTest({ factories })\n`,
