@@ -26,17 +26,13 @@ export {
 } from './ids/index.js'
 export type { DecodedHandle, DecodedId, IdSource } from './ids/index.js'
 export { detectEnvironment, RunContext, TestScope } from './run/index.js'
-export { cleanupPrefix, cleanupRun, createRun, sweep } from './cleanup/index.js'
+export { cleanupPrefix, cleanupRun, sweep } from './cleanup/index.js'
+export { createRun } from './lifecycle/create-run.js'
+export type { RunOptions } from './lifecycle/create-run.js'
 export type { SweepOptions, SweepReport } from './cleanup/index.js'
 export { audit, auditToJson, formatAuditReport, leakError } from './audit/index.js'
 export type { AuditJson, AuditOptions, AuditReport, LeakRow } from './audit/index.js'
-export type {
-  CleanupOptions,
-  CleanupReport,
-  NullableDependentRule,
-  RunCleanupOptions,
-  RunOptions,
-} from './cleanup/index.js'
+export type { CleanupOptions, CleanupReport, NullableDependentRule, RunCleanupOptions } from './cleanup/index.js'
 export type { Bindable, BoundMap, DatabaseLike, DrizzleDatabase, LedgerEntry } from './run/index.js'
 export { connect, defaultDataDir, ensureSchema, rowsOf, startEmbedded } from './db/index.js'
 export type {

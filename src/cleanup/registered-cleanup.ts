@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js'
+import { databaseOf, type DatabaseInput } from '../db/database-input.js'
 import { cachedSchema } from '../db/introspect.js'
 import { assertOwnedPrefix } from '../ids/sql-prefix.js'
 import { recordTagColumns, registrySeeds } from '../registry/registry.js'
@@ -60,4 +61,19 @@ export async function cleanupRegistered(
     registryKeys: new Set([...(options.registryKeys ?? []), ...seeds.untaggedTables]),
     journal: seeds.exists || options.journal === true,
   })
+}
+
+/**
+ * Deletes everything a whole run owns (every worker, every shard), e.g. after a CI run, with what the
+ * run registry knows about it (tag columns, journaled untagged rows) from any machine.
+ *
+ * @example
+ * await cleanupRun(db, process.env.LEAKLESS_RUN!)
+ */
+export async function cleanupRun(
+  db: DatabaseInput,
+  runTag: string,
+  options: CleanupOptions = {},
+): Promise<CleanupReport> {
+  return cleanupRegistered(await databaseOf(db, 'cleanupRun()'), `${runTag}-`, options)
 }

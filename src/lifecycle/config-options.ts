@@ -1,4 +1,4 @@
-import type { RunCleanupOptions } from '../cleanup/create-run.js'
+import type { RunCleanupOptions } from '../cleanup/run-cleaner.js'
 import type { LeaklessConfig } from '../config/define-config.js'
 import { parseDuration } from '../config/duration.js'
 import type { ConnectOptions } from '../db/connect.js'

@@ -1,3 +1,5 @@
+export { createRun } from './create-run.js'
+export type { RunOptions } from './create-run.js'
 export { startGlobalRun } from './global-run.js'
 export type { GlobalRun, GlobalRunOptions, RunTeardownReport } from './global-run.js'
 export { openWorkerRun } from './worker-run.js'

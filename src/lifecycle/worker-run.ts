@@ -1,4 +1,5 @@
-import { createRun, type RunCleanupOptions } from '../cleanup/create-run.js'
+import type { RunCleanupOptions } from '../cleanup/run-cleaner.js'
+import { createRun } from './create-run.js'
 import type { ResolvedConfig } from '../config/load-config.js'
 import { connect } from '../db/connect.js'
 import { databaseOf } from '../db/database-input.js'
