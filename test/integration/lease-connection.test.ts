@@ -33,7 +33,8 @@ describe('the lease connection createRun opens ahead', () => {
 
   afterAll(async () => {
     await db?.close()
-    await admin?.execute(`drop database if exists "${name}"`)
+    // FORCE: when the test fails, a leaked lease session may still be connected to it.
+    await admin?.execute(`drop database if exists "${name}" with (force)`)
     await admin?.close()
   })
 
