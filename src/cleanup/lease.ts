@@ -162,14 +162,22 @@ export function openLeaseConnection(db: Database): LeaseConnection | null {
   let taken = false
   const session = leaseSession(db, () => onclose())
   // A failure to connect shows again, with its cause, when the lease takes its lock.
-  void Promise.resolve(session.query('select 1')).catch(() => {})
+  const connected = Promise.resolve(session.query('select 1')).then(
+    () => {},
+    () => {},
+  )
   return {
     use(callback) {
       taken = true
       onclose = callback
       return session
     },
-    discard: () => (taken ? Promise.resolve() : session.end()),
+    async discard() {
+      if (taken) return
+      // Ended while still connecting, the connection would complete afterwards and stay open: wait (bounded).
+      await withDeadline(connected, LEASE_TIMEOUT_MS, () => new Error('connect')).catch(() => {})
+      await session.end()
+    },
   }
 }
 
