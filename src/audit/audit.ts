@@ -1,5 +1,5 @@
 import { tagColumnsOf } from '../cleanup/execute.js'
-import { cachedSchemaWith } from '../db/introspect.js'
+import { graphCovering } from '../db/introspect.js'
 import type { ForeignKey, SchemaGraph } from '../db/schema-graph.js'
 import { describeValue } from '../describe-value.js'
 import { ConfigError, InputError } from '../errors.js'
@@ -9,7 +9,7 @@ import { discoverTagColumns } from '../cleanup/discover.js'
 import { registrySeeds } from '../registry/registry.js'
 import { assertOwnedPrefix, likePrefix } from '../ids/sql-prefix.js'
 import type { LedgerEntry } from '../run/ledger.js'
-import { columnsByTableKey, schemaOfKey } from '../table-key.js'
+import { columnsByTableKey } from '../table-key.js'
 import { LedgerIndex, ownedEntries } from './attribution.js'
 import { attributeFromRegistry } from './registry-attribution.js'
 import { buildAuditQueries, combineAuditQueries } from './audit-sql.js'
@@ -52,15 +52,13 @@ export async function audit(input: AuditOptions): Promise<AuditReport> {
   for (const [table, columns] of Object.entries(columnsByTableKey(options.learntTagColumns) ?? {})) {
     learnt[table] = [...new Set([...(learnt[table] ?? []), ...columns])]
   }
-  const schemas = new Set(options.schemas ?? ['public'])
   const named = new Set([
     ...fullLedger.map((e) => e.table),
     ...Object.keys(declared),
     ...Object.keys(learnt),
     ...registry.untaggedTables,
   ])
-  for (const name of named) schemas.add(schemaOfKey(name))
-  const graph = await cachedSchemaWith(options.db, { schemas: [...schemas] }, named)
+  const graph = await graphCovering(options.db, options.schemas, named)
   const merged = mergeTagColumns(graph, declared, fullLedger)
   for (const [table, columns] of Object.entries(learnt)) {
     const t = graph.tables.get(table)

@@ -7,10 +7,10 @@ import { retryWhileLost } from '../db/connection-lost.js'
 import { databaseOf, type DatabaseInput } from '../db/database-input.js'
 import { describeBlockers, watchBlockers, type Blocker } from './blockers.js'
 import { assertSafeTarget, type GuardOptions } from '../db/guard.js'
-import { cachedSchemaWith, invalidateSchema } from '../db/introspect.js'
+import { graphCovering, invalidateSchema } from '../db/introspect.js'
 import type { SchemaGraph } from '../db/schema-graph.js'
 import type { CleanupReport } from '../run/cleanup-contract.js'
-import { columnsByTableKey, rulesByTableKey, schemaOfKey } from '../table-key.js'
+import { columnsByTableKey, rulesByTableKey } from '../table-key.js'
 import { planCleanup, type CleanupPlan, type NullableDependentRule } from './delete-plan.js'
 
 export type { CleanupReport }
@@ -150,10 +150,7 @@ async function planFor(db: Database, prefix: string, options: CleanupOptions): P
     ...(options.keys?.keys() ?? []),
     ...(options.registryKeys ?? []),
   ]
-  // The schemas of every table named here too: a table alone in a schema nobody listed (untagged rows
-  // kept by key) would otherwise be missing from the graph, its rows skipped and its journal entries gone.
-  const schemas = [...new Set([...(options.schemas ?? ['public']), ...named.map(schemaOfKey)])]
-  const graph = await cachedSchemaWith(db, { schemas }, named)
+  const graph = await graphCovering(db, options.schemas, named)
   const declared: Record<string, string[]> = {}
   for (const [table, columns] of Object.entries(options.learntTagColumns ?? {})) {
     const fkColumns = new Set(graph.foreignKeys.filter((fk) => fk.table === table).flatMap((fk) => fk.columns))

@@ -1,7 +1,7 @@
 import { ConnectionError } from '../errors.js'
 import type { Database } from './database.js'
 import type { ColumnSchema, ForeignKey, OnDelete, SchemaGraph, TableSchema } from './schema-graph.js'
-import { tableKey } from '../table-key.js'
+import { schemaOfKey, tableKey } from '../table-key.js'
 
 export interface IntrospectOptions {
   /**
@@ -213,22 +213,24 @@ export function cachedSchema(db: Database, options: IntrospectOptions = {}): Pro
 }
 
 /**
- * {@link cachedSchema}, read again from the catalog when it lacks one of `tables` (tables a run wrote to
- * or knows tag columns of): a graph cached before a migration must not make their rows invisible.
+ * The cached graph of `schemas` and of the schemas of every table in `tables` (tables a run wrote to or
+ * knows tag columns of), read again from the catalog when it lacks one of them: a graph cached before a
+ * migration, or one without a table alone in a schema nobody listed, must not make their rows invisible.
+ * A table that is truly gone is looked for again on every call (remembering misses could hide a table
+ * created later).
  * @internal
  */
-export async function cachedSchemaWith(
+export async function graphCovering(
   db: Database,
-  options: IntrospectOptions,
+  schemas: readonly string[] | undefined,
   tables: Iterable<string>,
 ): Promise<SchemaGraph> {
+  const named = [...tables]
+  const options = { schemas: [...new Set([...(schemas ?? ['public']), ...named.map(schemaOfKey)])] }
   const graph = await cachedSchema(db, options)
-  for (const table of tables) {
-    if (graph.tables.has(table)) continue
-    cache.get(db)?.delete(keyOf(options))
-    return cachedSchema(db, options)
-  }
-  return graph
+  if (named.every((table) => graph.tables.has(table))) return graph
+  cache.get(db)?.delete(keyOf(options))
+  return cachedSchema(db, options)
 }
 
 /**
