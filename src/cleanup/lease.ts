@@ -59,7 +59,6 @@ export async function acquireLease(
   const prefix = assertOwnedPrefix(processPrefix)
   if (db.driver === 'pglite') return localLease(prefix)
   let session: DedicatedSession | null = null
-  let early = connection
   let held = false
   let lost = 0
   let released = false
@@ -74,8 +73,7 @@ export async function acquireLease(
         lost++
       }
     }
-    const client: DedicatedSession = early?.use(onclose) ?? leaseSession(db, onclose)
-    early = null
+    const client: DedicatedSession = connection?.take(onclose) ?? leaseSession(db, onclose)
     session = client
     try {
       await withDeadline(Promise.resolve(client.query(LOCK, [LEASE_NAMESPACE, prefix])), LEASE_TIMEOUT_MS, () =>
@@ -146,8 +144,8 @@ const leaseSession = (db: Database, onclose: () => void) =>
 
 /** A lease's connection opened before its prefix is known: connecting takes a few ms, beside other work. */
 export interface LeaseConnection {
-  /** The session, once: `onclose` is told when its connection closes. */
-  use(onclose: () => void): DedicatedSession
+  /** The session the first time (`onclose` is told when its connection closes), null after that. */
+  take(onclose: () => void): DedicatedSession | null
   /** Ends the session if no lease took it. Never throws. */
   discard(): Promise<void>
 }
@@ -167,7 +165,8 @@ export function openLeaseConnection(db: Database): LeaseConnection | null {
     () => {},
   )
   return {
-    use(callback) {
+    take(callback) {
+      if (taken) return null
       taken = true
       onclose = callback
       return session

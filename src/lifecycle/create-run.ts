@@ -138,12 +138,8 @@ async function registeredRun(
   const run = createRunSync({ ...rest, runTag, db: database, processNumber })
   run.searchSchema = searchSchema
   // The lease before the registration: a sweep that finds the registered process must see it alive.
-  let early = leaseConnection
-  const lease = await retryWhileLost(() => {
-    const connection = early
-    early = null
-    return acquireLease(database, run.prefix, connection)
-  })
+  // A retry after a lost connection opens a new one: the connection opened ahead is taken once.
+  const lease = await retryWhileLost(() => acquireLease(database, run.prefix, leaseConnection))
   try {
     if (registry) run.registry = await retryWhileLost(() => linkRegistry(database, run, options))
   } catch (error) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, type Database } from '../../src/db/index.js'
 import { withDatabaseName } from '../../src/db/postgres-url.js'
+import { openLeaseConnection } from '../../src/cleanup/lease.js'
 import { createRun } from '../../src/index.js'
 import { databaseUrl } from './drivers.js'
 
@@ -49,6 +50,17 @@ describe('the lease connection createRun opens ahead', () => {
     await expect(createRun({ db, shard: 0 })).rejects.toMatchObject({ code: 'SHARD_INVALID' })
     // The early connection may still be connecting when createRun fails: give a leaked one time to show.
     await new Promise((r) => setTimeout(r, 500))
+    expect(await settle(0)).toBe(0)
+  })
+
+  it('hands its session to one lease only: a retry after a lost connection opens its own', async () => {
+    const early = openLeaseConnection(db)!
+    const session = early.take(() => {})
+    expect(session).not.toBeNull()
+    expect(early.take(() => {})).toBeNull()
+    await early.discard() // taken: the lease ends it, not discard()
+    expect(await settle(1)).toBe(1)
+    await session!.end()
     expect(await settle(0)).toBe(0)
   })
 })
