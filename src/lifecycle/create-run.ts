@@ -99,30 +99,39 @@ async function linkRegistry(db: Database, run: RunContext, options: RunOptions):
  */
 export async function createRun(input: RunOptions = {}): Promise<RunContext> {
   // Table keys of the config as leakless writes them, before anything is registered.
-  const searchSchema = input.searchSchema ?? null
   const options =
-    input.cleanup === undefined ? input : { ...input, cleanup: inSchema(withTableKeys(input.cleanup), searchSchema) }
-  const { db, cleanup, factories: _factories, searchSchema: _searchSchema, ...rest } = options
-  const database = db === undefined ? undefined : await databaseOf(db, 'createRun()')
-  if (database === undefined) return createRunSync(rest)
-  const runTag = runTagOf(rest)
+    input.cleanup === undefined
+      ? input
+      : { ...input, cleanup: inSchema(withTableKeys(input.cleanup), input.searchSchema ?? null) }
+  const database = options.db === undefined ? undefined : await databaseOf(options.db, 'createRun()')
+  if (database === undefined) return createRunSync(contextOptions(options))
   // The lease's own connection starts connecting now, beside the registry's statements.
   const leaseConnection = openLeaseConnection(database)
   try {
-    return await registeredRun(database, rest, options, runTag, cleanup, leaseConnection)
+    return await registeredRun(database, options, leaseConnection)
   } finally {
     await leaseConnection?.discard()
   }
 }
 
+/** The options of the run context itself; the others are createRun's. */
+function contextOptions({
+  db: _db,
+  cleanup: _cleanup,
+  factories: _factories,
+  searchSchema: _schema,
+  ...rest
+}: RunOptions) {
+  return rest
+}
+
 async function registeredRun(
   database: Database,
-  rest: Omit<RunOptions, 'db' | 'cleanup' | 'factories' | 'searchSchema'>,
   options: RunOptions,
-  runTag: string,
-  cleanup: RunCleanupOptions | undefined,
   leaseConnection: LeaseConnection | null,
 ): Promise<RunContext> {
+  const rest = contextOptions(options)
+  const runTag = runTagOf(rest)
   const searchSchema = options.searchSchema ?? null
   // With the registry, the process field is a number it hands out once per run: short ids (a run tag
   // past the numbers' retention gets a long field). Each step is idempotent or harmless to repeat (a
@@ -146,6 +155,6 @@ async function registeredRun(
     await lease.release()
     throw error
   }
-  run.cleaner = new DatabaseCleaner(database, run, cleanup ?? {}, lease)
+  run.cleaner = new DatabaseCleaner(database, run, options.cleanup ?? {}, lease)
   return run
 }
