@@ -161,7 +161,7 @@ export class DatabaseCleaner implements RunCleaner {
       }
       // The last process of a run to close takes the run out of the registry (retention).
       if (this.run.registry !== null && after.clean)
-        await retryWhileLost(() => forgetRunIfDone(this.db, this.run.runTag))
+        await retryWhileLost(() => forgetRunIfDone(this.db, this.run.runTag, { registered: true }))
       return { clean: leftBehind.clean && after.clean, leftBehind, cleanup, audit: after, lease }
     } finally {
       await this.#lease?.release()

@@ -211,9 +211,14 @@ function columnArrays(columns: readonly RegisteredColumn[]): [string[], string[]
  * Forgets a run once nothing of it is left to find: no process that is still open, no journaled key.
  * Returns true when the run's registry rows were removed (or it had none). The records of its closed
  * processes (their tests' names) stay until the run's end (`final`), for rows written after a close.
+ * `registered`: the caller wrote to the registry itself, so its existence needs no check (two round trips).
  */
-export async function forgetRunIfDone(db: Database, runTag: string, { final = false } = {}): Promise<boolean> {
-  if ((await registryVersion(db)) === null) return true
+export async function forgetRunIfDone(
+  db: Database,
+  runTag: string,
+  { final = false, registered = false } = {},
+): Promise<boolean> {
+  if (!registered && (await registryVersion(db)) === null) return true
   const [row] = await db.transaction(async (run) => {
     await run(RUN_LOCK, [runTag])
     return run<{ kept: boolean }>(
