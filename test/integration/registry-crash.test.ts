@@ -18,6 +18,7 @@ import { createRun, sweep, type RunContext } from '../../src/index.js'
 import { readRuns } from '../../src/registry/registry.js'
 import { serialApp } from '../fixtures/serial-app.js'
 import { bundle } from '../support/bundle.js'
+import { spawnReadyChild, type ReadyChild } from '../support/ready-child.js'
 import { databaseUrl } from './drivers.js'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -33,40 +34,17 @@ const byId = (a: number, b: number) => a - b
 // suites' global setups run on this database meanwhile: nobody but these tests removes these runs' rows.
 const oldRunTag = () => createRunTag(Date.now() - 20 * 60_000)
 
-interface Spawned {
-  child: ChildProcess
-  /** What the child printed after `READY `. */
-  ready: Promise<string>
-  /** Resolves once the child exited and its output is complete. */
-  closed: Promise<void>
-  stdout(): string
-  stderr(): string
-}
-
 /** Every child process the tests started: killed on the way out, whatever happened. */
 const children = new Set<ChildProcess>()
 
 /** Starts `node …args` in the repository, as sweep.test.ts starts its crash child; resolves `ready` on `READY <text>`. */
-function spawnChild(args: string[], env: NodeJS.ProcessEnv): Spawned {
-  // stdin stays an open pipe: the child leaves on its own when it ends (the parent went away).
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'pipe' })
-  children.add(child)
-  let stdout = ''
-  let stderr = ''
-  child.stderr!.on('data', (chunk) => (stderr += chunk))
-  const closed = new Promise<void>((done) => child.once('close', () => done()))
-  const ready = new Promise<string>((done, fail) => {
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk
-      const m = /^READY (.+)$/m.exec(stdout)
-      if (m) done(m[1]!)
-    })
-    child.once('exit', (code, signal) => fail(new Error(`child exited (${code ?? signal}) before READY: ${stderr}`)))
-  })
-  return { child, ready, closed, stdout: () => stdout, stderr: () => stderr }
+function spawnChild(args: string[], env: NodeJS.ProcessEnv): ReadyChild {
+  const spawned = spawnReadyChild(args, env)
+  children.add(spawned.child)
+  return spawned
 }
 
-async function killHard(spawned: Spawned): Promise<void> {
+async function killHard(spawned: ReadyChild): Promise<void> {
   spawned.child.kill('SIGKILL')
   await spawned.closed
   // Killed by us, not dead of an error of its own.

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -16,30 +16,16 @@ import { readRuns, registerProcess } from '../../src/registry/registry.js'
 import { bigserial, integer, pgSchema } from 'drizzle-orm/pg-core'
 import { defineFactory } from '../../src/index.js'
 import { createRunSync } from '../../src/run/index.js'
+import { spawnReadyChild } from '../support/ready-child.js'
 import { databaseUrl, deleteByPrefix, drivers } from './drivers.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const childScript = join(root, 'test/integration/fixtures/crash-child.ts')
 const postgresDriver = drivers.find((d) => d.name === 'postgres')!
 
-/** Starts a run in another process that leases its prefix, makes rows and waits; resolves its prefix. */
-function spawnCrashChild(env: NodeJS.ProcessEnv): { child: ChildProcess; ready: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript], { cwd: root, env, stdio: 'pipe' })
-  let stdout = ''
-  let stderr = ''
-  child.stderr!.on('data', (chunk) => (stderr += chunk))
-  const ready = new Promise<string>((done, fail) => {
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk
-      const m = /^READY (\S+)$/m.exec(stdout)
-      if (m) done(m[1]!)
-    })
-    child.once('exit', (code, signal) =>
-      fail(new Error(`crash child exited (${code ?? signal}) before READY: ${stderr}`)),
-    )
-  })
-  return { child, ready }
-}
+/** Starts a run in another process that leases its prefix, makes rows and waits; `ready` resolves its prefix. */
+const spawnCrashChild = (env: NodeJS.ProcessEnv) =>
+  spawnReadyChild(['--import', 'tsx', childScript], env, 'crash child')
 
 // PGlite is one in-process connection: there is no other process whose lease or crash a sweep could see.
 describe('sweep on postgres', () => {
