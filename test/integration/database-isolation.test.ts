@@ -200,21 +200,4 @@ describe("isolation 'database' on postgres", () => {
       await db.execute(`drop database if exists "${innocent}"`)
     }
   })
-
-  it("refuses the user's own db, and a configuration without migrations", async () => {
-    const own = await connect()
-    try {
-      await expect(openWorkerRun({ config, db: own.drizzle, api: 'leaklessTest()' })).rejects.toMatchObject({
-        name: 'ConfigError',
-        code: 'ISOLATION_UNSUPPORTED',
-        message: expect.stringContaining('Drop the db option'),
-      })
-    } finally {
-      await own.close()
-    }
-    await expect(openWorkerRun({ config: { file: null, isolation: 'database' } })).rejects.toMatchObject({
-      code: 'ISOLATION_UNSUPPORTED',
-      message: expect.stringContaining('set migrations'),
-    })
-  })
 })

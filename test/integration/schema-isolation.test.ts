@@ -144,23 +144,6 @@ describe("isolation 'schema' on postgres", () => {
     await db.execute(`delete from leakless.created_resources where name = $1`, [innocent])
     await db.execute(`drop schema "${innocent}" cascade`)
   })
-
-  it("refuses the user's own db, and a configuration without migrations", async () => {
-    const own = await connect()
-    try {
-      await expect(openWorkerRun({ config, db: own.drizzle, api: 'leaklessTest()' })).rejects.toMatchObject({
-        name: 'ConfigError',
-        code: 'ISOLATION_UNSUPPORTED',
-        message: expect.stringContaining('Drop the db option'),
-      })
-    } finally {
-      await own.close()
-    }
-    await expect(openWorkerRun({ config: { file: null, isolation: 'schema' } })).rejects.toMatchObject({
-      code: 'ISOLATION_UNSUPPORTED',
-      message: expect.stringContaining('set migrations'),
-    })
-  })
 })
 
 describe("the registry's records of created schemas", () => {
