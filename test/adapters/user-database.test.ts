@@ -50,18 +50,20 @@ const graphTest = (expected: string) => `async ({ db, factories, scope, run }) =
     console.log(\`GRAPH pid=\${process.pid} prefix=\${run.prefix} lease=\${run.lease?.held}\`)
   }`
 
-/** A test whose timer writes a row with its id after its cleanup: the close's audit must report it. */
+/**
+ * A test that leaves `writeLate` behind: a row with its id, written by what runs next in its process (after
+ * the test's cleanup, before the run closes); the close's audit must report it. The file declares `writeLate`.
+ */
 const lateWrite = `async ({ db, scope }) => {
     const id = scope.id('late')
     console.log(\`LATE_ID=\${id}\`)
-    // drizzle's queries run only when awaited or then'd.
-    setTimeout(() => {
+    writeLate = () =>
       db.execute(sql\`insert into users (id, email, name) values (\${id}, \${id + '@example.test'}, 'Late')\`).then(
         () => console.log('LATE_WRITTEN'),
         (error) => console.log('LATE_FAILED', error),
       )
-    }, 200)
   }`
+const lateWriteDeclared = 'let writeLate = async (): Promise<void> => {}\n'
 
 test("Vitest: a pg Pool drizzle instance and a function returning postgres.js; the pool outlives each file; a bad db fails its file; the README's example passes", async () => {
   const vitestImports = `import { sql } from 'drizzle-orm'
@@ -94,9 +96,10 @@ export const fnTest = leaklessTest({ factories, db: makeDb })
     'c-fn.test.ts': `${vitestImports}import { made } from './db.js'
 import { fnTest } from './fixtures.js'
 
+${lateWriteDeclared}
 fnTest('graph on what makeDb made', ${graphTest('made.at(-1)')})
 fnTest('writes late', ${lateWrite})
-afterAll(() => new Promise((resolve) => setTimeout(resolve, 800)))
+afterAll(() => writeLate())
 `,
     'd-bad.test.ts': `import { leaklessTest } from 'leakless/vitest'
 export const test = leaklessTest({ db: 'postgres://app:secret@127.0.0.1:5432/app_test' as never })
@@ -194,13 +197,13 @@ test('a bad db is refused when the test is defined', () => {
 const test = leaklessTest({ factories, db: makeDb })
 test.describe.configure({ mode: 'serial' })
 
+${lateWriteDeclared}
 test('graph on what makeDb made', ${graphTest('made.at(-1)')})
 test('writes late', async ({ db, scope }) => {
   await (${lateWrite})({ db, scope })
-  await new Promise((resolve) => setTimeout(resolve, 10))
 })
-test('waits for the late write', async ({ scope }) => {
-  await new Promise((resolve) => setTimeout(resolve, 600))
+test('writes the late row', async ({ scope }) => {
+  await writeLate()
   expect(scope.prefix).toBeTruthy()
 })
 `,
