@@ -22,7 +22,7 @@ const ROUNDS = 11
 const WARMUP = 3
 /** Single inserts per sample of the one-row comparison (a sample is their mean). */
 const SINGLES = 25
-const SINGLE_ROUNDS = 15
+const SINGLE_ROUNDS = 9
 
 type Row = { id: string; email: string; name: string; role: 'parent' }
 

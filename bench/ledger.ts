@@ -1,5 +1,5 @@
 /**
- * A long-lived worker: 20 000 tests in one run context, each creating a tagged row and an untagged one
+ * A long-lived worker: 10 000 tests in one run context, each creating a tagged row and an untagged one
  * (a serial key) and cleaning them up. Cycles per second, this process's CPU time per cycle (what
  * bookkeeping costs, less sensitive to the database's load than the rate) and heap after a full GC, of
  * the first 1 000 against the last 1 000: what a test costs must not depend on how many tests the
@@ -13,7 +13,7 @@ import { connect, type Database } from '../src/db/index.js'
 import { createRun, defineFactory, type RunContext } from '../src/index.js'
 import { printTable, writeResult } from './lib/measure.js'
 
-const CYCLES = Number(process.env.LEAKLESS_BENCH_CYCLES ?? 20_000)
+const CYCLES = Number(process.env.LEAKLESS_BENCH_CYCLES ?? 10_000)
 const WINDOW = Math.min(1000, Math.floor(CYCLES / 2))
 const schema = `bench_ledger_${randomBytes(4).toString('hex')}`
 const tables = pgSchema(schema)
